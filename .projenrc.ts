@@ -1,0 +1,117 @@
+import { awscdk, javascript, typescript } from 'projen';
+
+/** Runtime code bundled by esbuild: never part of the jsii (CommonJS) compile. */
+const RUNTIME_SOURCES = ['src/handlers/**/*.lambda.ts', 'src/handlers/lib/**/*.ts', 'src/local/**/*.ts'];
+
+const project = new awscdk.AwsCdkConstructLibrary({
+  name: 'cdk-websocket-chat',
+  description:
+    'AWS CDK L3 construct: a production-grade serverless WebSocket chat / push backend (API Gateway WebSocket API, ' +
+    'DynamoDB connections table, JWT-authorized Lambda handlers, alarms) with a local gateway for development.',
+  author: 'cdk-websocket-chat contributors',
+  authorAddress: 'maintainers@cdk-websocket-chat.dev',
+  repositoryUrl: 'https://github.com/cdk-websocket-chat/cdk-websocket-chat.git',
+  license: 'Apache-2.0',
+  keywords: ['cdk', 'awscdk', 'websocket', 'chat', 'apigateway', 'dynamodb', 'lambda', 'jwt', 'realtime'],
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+  cdkVersion: '2.257.0',
+  constructsVersion: '10.5.1',
+  jsiiVersion: '~6.0.0',
+  minNodeVersion: '20.0.0',
+  github: false,
+  release: false,
+  depsUpgrade: false,
+  pullRequestTemplate: false,
+
+  // jsii targets (packaging for these runs where their toolchains are available; see README).
+  publishToPypi: { distName: 'cdk-websocket-chat', module: 'cdk_websocket_chat' },
+  publishToMaven: {
+    javaPackage: 'io.github.cdkwebsocketchat',
+    mavenGroupId: 'io.github.cdk-websocket-chat',
+    mavenArtifactId: 'cdk-websocket-chat',
+  },
+  publishToNuget: { dotNetNamespace: 'CdkWebSocketChat', packageId: 'CdkWebSocketChat' },
+  publishToGo: { moduleName: 'github.com/cdk-websocket-chat/cdk-websocket-chat-go' },
+
+  // The dev tsconfig sits at the top level, as the design card asks.
+  tsconfigDevFile: 'tsconfig.dev.json',
+  tsconfigDev: {
+    compilerOptions: {
+      // jose v6 is ESM-only; runtime code is bundled by esbuild, so it is type-checked as a bundler would see it.
+      module: 'preserve',
+      moduleResolution: javascript.TypeScriptModuleResolution.BUNDLER,
+      lib: ['es2022', 'dom'],
+    },
+    include: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', '.projenrc.ts'],
+  },
+  excludeTypescript: RUNTIME_SOURCES,
+
+  lambdaOptions: {
+    runtime: awscdk.LambdaRuntime.NODEJS_24_X,
+    // The AWS SDK is bundled (not taken from the Lambda runtime): pinned versions, and the local gateway
+    // runs the very same files from an installed package. See BENCHMARKS.md for the cold-start data.
+    // (`minify` is an esbuild option that projen's LambdaFunction passes through to the bundle.)
+    bundlingOptions: { externals: [], sourcemap: false, minify: true } as Partial<javascript.AddBundleOptions>,
+  },
+
+  bundledDeps: ['dynalite@^4.0.0', 'ws@^8.18.0'],
+  devDeps: [
+    '@aws-sdk/client-apigatewaymanagementapi@^3',
+    '@aws-sdk/client-dynamodb@^3',
+    '@aws-sdk/client-secrets-manager@^3',
+    '@smithy/node-http-handler@^4',
+    '@types/aws-lambda@^8',
+    '@types/ws@^8',
+    'aws-sdk-client-mock@^4',
+    'cdk-nag@^3.0.2',
+    'esbuild@^0.25',
+    'jose@^6',
+  ],
+
+  tsJestOptions: {
+    // jose v6 ships ESM only: ts-jest also turns it into CommonJS for jest's module system.
+    transformPattern: '^.+\\.[tj]sx?$',
+    transformOptions: {
+      tsconfig: typescript.TsJestTsconfig.custom({
+        module: 'commonjs',
+        moduleResolution: javascript.TypeScriptModuleResolution.BUNDLER,
+        target: 'ES2022',
+        lib: ['es2022', 'dom'],
+        allowJs: true,
+        esModuleInterop: true,
+        isolatedModules: true,
+        skipLibCheck: true,
+        types: ['jest', 'node'],
+      }),
+    },
+  },
+  jestOptions: {
+    jestConfig: {
+      testTimeout: 60_000,
+      // jose v6 ships ESM only: let ts-jest turn it into CommonJS for the tests.
+      transformIgnorePatterns: ['/node_modules/(?!jose/)'],
+      coveragePathIgnorePatterns: ['/node_modules/', '/assets/'],
+    },
+  },
+
+  gitignore: ['/bench/tmp/', '/.local-data/', '*.tgz'],
+  npmignoreEnabled: true,
+});
+
+// The eslint project service must use the top-level dev tsconfig.
+const eslintrc = project.tryFindObjectFile('.eslintrc.json');
+eslintrc?.addOverride('parserOptions.projectService.defaultProject', './tsconfig.dev.json');
+eslintrc?.addOverride('settings.import/resolver.typescript.project', './tsconfig.dev.json');
+
+// Type-check the runtime code (excluded from jsii) against the dev tsconfig.
+const typecheck = project.addTask('typecheck', {
+  description: 'Type-check handlers, local gateway, tests and benchmarks (tsc --noEmit, dev tsconfig)',
+  exec: 'tsc --noEmit -p tsconfig.dev.json',
+});
+
+project.testTask.prependSpawn(typecheck);
+project.testTask.prependSpawn(project.tasks.tryFind('bundle')!);
+
+project.synth();
