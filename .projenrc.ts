@@ -105,6 +105,22 @@ const eslintrc = project.tryFindObjectFile('.eslintrc.json');
 eslintrc?.addOverride('parserOptions.projectService.defaultProject', './tsconfig.dev.json');
 eslintrc?.addOverride('settings.import/resolver.typescript.project', './tsconfig.dev.json');
 
+// The local gateway (DESIGN §6): bundled by esbuild into assets/, shipped as a bin. dynalite (native LevelDB
+// for --persist) and ws stay external and ship as bundled dependencies.
+const localGateway = project.bundler.addBundle('src/local/cli.ts', {
+  platform: 'node',
+  target: 'node20',
+  externals: ['dynalite', 'ws'],
+  sourcemap: false,
+  banner: '#!/usr/bin/env node',
+  executable: true,
+});
+project.addBins({ 'cdk-websocket-chat-local': localGateway.outfile });
+project.addTask('dev', {
+  description: 'Start the local chat gateway (embedded DynamoDB + the shipped handler bundles)',
+  steps: [{ spawn: 'bundle' }, { exec: `node ${localGateway.outfile}`, receiveArgs: true }],
+});
+
 // Type-check the runtime code (excluded from jsii) against the dev tsconfig.
 const typecheck = project.addTask('typecheck', {
   description: 'Type-check handlers, local gateway, tests and benchmarks (tsc --noEmit, dev tsconfig)',

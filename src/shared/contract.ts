@@ -29,8 +29,6 @@ export const ENV = {
   authSecretArn: 'AUTH_SECRET_ARN',
   /** JSON key inside the secret's SecretString that holds the key; empty = the whole SecretString. */
   authSecretField: 'AUTH_SECRET_FIELD',
-  /** The HS256 key itself (local gateway only; never set by the construct). */
-  authSecretValue: 'AUTH_SECRET_VALUE',
   /** JWKS URL (jwks mode). */
   authJwksUrl: 'AUTH_JWKS_URL',
   /** Required `iss`, if any. */
@@ -59,6 +57,15 @@ export const ENV = {
   postBackoffBaseMs: 'POST_BACKOFF_BASE_MS',
   /** CloudWatch embedded-metric namespace. */
   metricsNamespace: 'METRICS_NAMESPACE',
+} as const;
+
+/** CloudWatch embedded-format metrics emitted by the fan-out, with the dimension `ApiId`. */
+export const METRICS = {
+  dimension: 'ApiId',
+  delivered: 'PostsDelivered',
+  gone: 'ConnectionsGone',
+  failed: 'PostsFailed',
+  recipients: 'Recipients',
 } as const;
 
 /** Valid client actions (route keys other than `$connect`, `$disconnect`, `$default`). */

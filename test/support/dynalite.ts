@@ -1,0 +1,52 @@
+import type { AddressInfo } from 'net';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+// dynalite has no type declarations.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const dynalite = require('dynalite') as (opts: Record<string, unknown>) => import('http').Server;
+import { ensureConnectionsTable } from '../../src/local/table';
+
+/** A real DynamoDB wire-protocol server (dynalite, in memory) on loopback, for tests. */
+export interface LocalDynamo {
+  readonly endpoint: string;
+  readonly client: DynamoDBClient;
+  /** Creates a connections table (the construct's schema) under a fresh name and returns the name. */
+  newTable(prefix?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+let tableCounter = 0;
+
+/** Credentials and region for SDK clients talking to local servers. */
+export const LOCAL_AWS_ENV = {
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'local',
+  AWS_SECRET_ACCESS_KEY: 'local',
+} as const;
+
+export async function startDynalite(): Promise<LocalDynamo> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new DynamoDBClient({
+    endpoint,
+    region: LOCAL_AWS_ENV.AWS_REGION,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  return {
+    endpoint,
+    client,
+    async newTable(prefix = 'connections') {
+      const name = `${prefix}-${process.pid}-${++tableCounter}`;
+      await ensureConnectionsTable(client, name);
+      return name;
+    },
+    async close() {
+      client.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
