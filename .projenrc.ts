@@ -101,8 +101,12 @@ const project = new awscdk.AwsCdkConstructLibrary({
 });
 
 // The eslint project service must use the top-level dev tsconfig.
+// Runtime code is bundled, so it may import devDependencies.
+for (const pattern of RUNTIME_SOURCES) project.eslint?.allowDevDeps(pattern);
 const eslintrc = project.tryFindObjectFile('.eslintrc.json');
-eslintrc?.addOverride('parserOptions.projectService.defaultProject', './tsconfig.dev.json');
+// (The project service only finds files named tsconfig.json, so name the dev tsconfig explicitly.)
+eslintrc?.addDeletionOverride('parserOptions.projectService');
+eslintrc?.addOverride('parserOptions.project', './tsconfig.dev.json');
 eslintrc?.addOverride('settings.import/resolver.typescript.project', './tsconfig.dev.json');
 
 // The local gateway (DESIGN §6): bundled by esbuild into assets/, shipped as a bin. dynalite (native LevelDB
