@@ -1,5 +1,3 @@
-export class Hello {
-  public sayHello() {
-    return 'hello, world!';
-  }
-}
+export * from './websocket-chat';
+export * from './chat-auth';
+export * from './custom-domain';

@@ -55,6 +55,8 @@ export const ENV = {
   postTimeoutMs: 'POST_TIMEOUT_MS',
   /** Base delay of the exponential backoff between attempts, in milliseconds. */
   postBackoffBaseMs: 'POST_BACKOFF_BASE_MS',
+  /** Every valid client action, comma-separated (built-in ones and the app's `addRoute` ones), for `$default`'s hint. */
+  validActions: 'VALID_ACTIONS',
   /** CloudWatch embedded-metric namespace. */
   metricsNamespace: 'METRICS_NAMESPACE',
 } as const;
@@ -103,6 +105,18 @@ export const LIMITS = {
   integrationTimeoutSeconds: 29,
   /** Room ids: 1–128 chars of `[A-Za-z0-9_.:-]`. */
   roomIdPattern: '^[A-Za-z0-9_.:-]{1,128}$',
+  /** Longest user id (token claim) accepted: keeps the authorizer context far below its 8 KB quota. */
+  maxUserIdLength: 1024,
+} as const;
+
+/** Values of the `AUTH_MODE` environment variable. */
+export const AUTH_MODES = {
+  /** HS256 tokens, key from a Secrets Manager secret (`AUTH_SECRET_ARN`, `AUTH_SECRET_FIELD`). */
+  hs256: 'hs256',
+  /** Asymmetric tokens verified against a JWKS URL (`AUTH_JWKS_URL`, `AUTH_ALGORITHMS`). */
+  jwks: 'jwks',
+  /** Demo only: no token; every connection gets an anonymous user id. */
+  none: 'none',
 } as const;
 
 /** Defaults shared by the construct and the handlers (each equal to its documented `@default`). */
