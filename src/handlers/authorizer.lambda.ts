@@ -1,1 +1,6 @@
-export const handler = async (): Promise<void> => { throw new Error('not implemented'); };
+import { authorize, authorizerDepsFromEnv, type AuthorizerDeps, type AuthorizerEvent, type AuthorizerResult } from './lib/authorizer';
+
+let deps: AuthorizerDeps | undefined;
+
+/** `$connect` REQUEST authorizer (DESIGN §2). */
+export const handler = (event: AuthorizerEvent): Promise<AuthorizerResult> => authorize(event, (deps ??= authorizerDepsFromEnv()));

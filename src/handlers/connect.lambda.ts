@@ -1,1 +1,9 @@
-export const handler = async (): Promise<void> => { throw new Error('not implemented'); };
+import { handleConnect } from './lib/connect';
+import type { InvocationContext, RouteResult, WebSocketRouteEvent } from './lib/events';
+import { routeDepsFromEnv, type RouteDeps } from './lib/route-deps';
+
+let deps: RouteDeps | undefined;
+
+/** `$connect`: records the connection. */
+export const handler = (event: WebSocketRouteEvent, context?: InvocationContext): Promise<RouteResult> =>
+  handleConnect(event, (deps ??= routeDepsFromEnv()), context);

@@ -1,1 +1,9 @@
-export const handler = async (): Promise<void> => { throw new Error('not implemented'); };
+import { handleDefault } from './lib/default-route';
+import type { InvocationContext, RouteResult, WebSocketRouteEvent } from './lib/events';
+import { postingDepsFromEnv, type PostingDeps } from './lib/posting-deps';
+
+let deps: PostingDeps | undefined;
+
+/** `$default`: tells the sender its frame was not understood. */
+export const handler = (event: WebSocketRouteEvent, context?: InvocationContext): Promise<RouteResult> =>
+  handleDefault(event, (deps ??= postingDepsFromEnv()), context);

@@ -1,1 +1,9 @@
-export const handler = async (): Promise<void> => { throw new Error('not implemented'); };
+import { handleDisconnect } from './lib/disconnect';
+import type { InvocationContext, RouteResult, WebSocketRouteEvent } from './lib/events';
+import { routeDepsFromEnv, type RouteDeps } from './lib/route-deps';
+
+let deps: RouteDeps | undefined;
+
+/** `$disconnect`: deletes the connection's row. */
+export const handler = (event: WebSocketRouteEvent, context?: InvocationContext): Promise<RouteResult> =>
+  handleDisconnect(event, (deps ??= routeDepsFromEnv()), context);

@@ -1,1 +1,9 @@
-export const handler = async (): Promise<void> => { throw new Error('not implemented'); };
+import type { InvocationContext, RouteResult, WebSocketRouteEvent } from './lib/events';
+import { handlePing } from './lib/ping';
+import { postingDepsFromEnv, type PostingDeps } from './lib/posting-deps';
+
+let deps: PostingDeps | undefined;
+
+/** `ping`: answers `{"action":"pong"}`. */
+export const handler = (event: WebSocketRouteEvent, context?: InvocationContext): Promise<RouteResult> =>
+  handlePing(event, (deps ??= postingDepsFromEnv()), context);

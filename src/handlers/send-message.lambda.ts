@@ -1,1 +1,9 @@
-export const handler = async (): Promise<void> => { throw new Error('not implemented'); };
+import type { InvocationContext, RouteResult, WebSocketRouteEvent } from './lib/events';
+import { postingDepsFromEnv, type PostingDeps } from './lib/posting-deps';
+import { handleSendMessage } from './lib/send-message';
+
+let deps: PostingDeps | undefined;
+
+/** `sendMessage`: validates the frame and broadcasts it to the sender's room. */
+export const handler = (event: WebSocketRouteEvent, context?: InvocationContext): Promise<RouteResult> =>
+  handleSendMessage(event, (deps ??= postingDepsFromEnv()), context);

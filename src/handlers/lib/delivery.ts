@@ -1,0 +1,87 @@
+import { PostToConnectionCommand, type ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { deleteGoneConnection } from './connections-store';
+import { backoffDelayMs, classifyPostError, httpStatusOf, sleep as timerSleep } from './retry';
+
+/** Where posts go, and the table whose rows a 410 removes. */
+export interface PostTarget {
+  readonly management: ApiGatewayManagementApiClient;
+  readonly dynamo: DynamoDBClient;
+  readonly tableName: string;
+}
+
+/** How a post is attempted (DESIGN §4). */
+export interface PostPolicy {
+  /** Attempts per post, the first included (429 / 5xx / timeout / network errors only). */
+  readonly maxAttempts: number;
+  /** Deadline of one attempt, in milliseconds. */
+  readonly timeoutMs: number;
+  /** Base of the exponential backoff (full jitter), in milliseconds. */
+  readonly backoffBaseMs: number;
+  /** Epoch ms by which a retry must be able to finish, or it is not started (e.g. the Lambda's own deadline). */
+  readonly deadlineMs?: number;
+  /** @default Math.random */
+  readonly random?: () => number;
+  /** @default a timer */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+export type PostOutcome = 'delivered' | 'gone' | 'failed';
+
+export interface PostResult {
+  readonly outcome: PostOutcome;
+  readonly attempts: number;
+  /** HTTP status of the last failed attempt, if the server answered. */
+  readonly status?: number;
+  /** Name of the last error, if any. */
+  readonly errorName?: string;
+  /** For `gone`: whether this call deleted the row (false: already deleted, or the delete failed). */
+  readonly rowDeleted?: boolean;
+}
+
+/**
+ * Posts `data` to one connection. 410 Gone deletes the connection's row (conditionally) and is not retried;
+ * 429 / 5xx / timeouts / network errors are retried with exponential backoff and full jitter, up to
+ * `maxAttempts`; 403 / 413 / other 4xx fail at once. Never throws: the outcome is in the result.
+ */
+export async function postToConnection(
+  target: PostTarget,
+  policy: PostPolicy,
+  connectionId: string,
+  data: Uint8Array | string,
+): Promise<PostResult> {
+  const sleep = policy.sleep ?? timerSleep;
+  const now = policy.now ?? Date.now;
+  const maxAttempts = Math.max(1, policy.maxAttempts);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await target.management.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }), {
+        abortSignal: AbortSignal.timeout(policy.timeoutMs),
+      });
+      return { outcome: 'delivered', attempts: attempt };
+    } catch (err) {
+      const kind = classifyPostError(err);
+      const status = httpStatusOf(err);
+      const errorName = (err as { name?: string } | null)?.name;
+      if (kind === 'gone') {
+        let rowDeleted = false;
+        try {
+          rowDeleted = await deleteGoneConnection(target.dynamo, target.tableName, connectionId);
+        } catch {
+          // The row will go with its TTL, or on the next 410.
+        }
+        return { outcome: 'gone', attempts: attempt, status, errorName, rowDeleted };
+      }
+      if (kind === 'fatal' || attempt >= maxAttempts) {
+        return { outcome: 'failed', attempts: attempt, status, errorName };
+      }
+      const delay = backoffDelayMs(attempt, policy.backoffBaseMs, policy.random);
+      if (policy.deadlineMs !== undefined && now() + delay + policy.timeoutMs > policy.deadlineMs) {
+        return { outcome: 'failed', attempts: attempt, status, errorName };
+      }
+      await sleep(delay);
+    }
+  }
+}

@@ -1,0 +1,50 @@
+import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import { requireSetting, type Env } from './config';
+import type { PostPolicy, PostTarget } from './delivery';
+import type { Logger } from './log';
+import { createManagementClient } from './management';
+import { routeDepsFromEnv, type RouteDeps } from './route-deps';
+import { ENV } from '../../shared/contract';
+
+/** What the routes that post to connections need. */
+export interface PostingDeps extends RouteDeps {
+  readonly management: ApiGatewayManagementApiClient;
+  /** Uniform random numbers for the backoff jitter. @default Math.random */
+  readonly random?: () => number;
+  /** @default a timer */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** Route dependencies plus an `@connections` client for `MANAGEMENT_ENDPOINT`, built once per cold start. */
+export function postingDepsFromEnv(env: Env = process.env, log?: Logger): PostingDeps {
+  const deps = routeDepsFromEnv(env, log);
+  const { config } = deps;
+  const management = createManagementClient({
+    endpoint: requireSetting(config.managementEndpoint, ENV.managementEndpoint),
+    maxSockets: config.fanoutConcurrency,
+    timeoutMs: config.postTimeoutMs,
+  });
+  return { ...deps, management };
+}
+
+/** Milliseconds kept in reserve before the Lambda's own timeout: no retry starts inside it. */
+export const DEADLINE_RESERVE_MS = 1000;
+
+/** The post policy of the configuration, bounded by the invocation's remaining time when known. */
+export function postPolicyOf(deps: PostingDeps, remainingTimeMs?: number): PostPolicy {
+  const now = deps.now ?? Date.now;
+  return {
+    maxAttempts: deps.config.postMaxAttempts,
+    timeoutMs: deps.config.postTimeoutMs,
+    backoffBaseMs: deps.config.postBackoffBaseMs,
+    random: deps.random,
+    sleep: deps.sleep,
+    now,
+    deadlineMs: remainingTimeMs === undefined ? undefined : now() + remainingTimeMs - DEADLINE_RESERVE_MS,
+  };
+}
+
+/** The post target of the configuration. */
+export function postTargetOf(deps: PostingDeps): PostTarget {
+  return { management: deps.management, dynamo: deps.dynamo, tableName: deps.config.tableName };
+}

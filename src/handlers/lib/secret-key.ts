@@ -1,0 +1,93 @@
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+
+/** The HS256 key could not be loaded (a server-side fault, not a bad token). */
+export class KeyUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'KeyUnavailableError';
+  }
+}
+
+/**
+ * Reads the HS256 key from Secrets Manager: the whole `SecretString`, or its JSON field `field` when given
+ * (a `SecretBinary` is used as is when there is no `SecretString` and no field).
+ */
+export async function loadSecretKey(client: SecretsManagerClient, secretId: string, field?: string): Promise<Uint8Array> {
+  let out;
+  try {
+    out = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+  } catch (err) {
+    throw new KeyUnavailableError(`GetSecretValue failed: ${(err as Error).name}`, { cause: err });
+  }
+  if (out.SecretString === undefined) {
+    if (!field && out.SecretBinary && out.SecretBinary.length > 0) return Uint8Array.from(out.SecretBinary);
+    throw new KeyUnavailableError('the secret has no SecretString');
+  }
+  let key = out.SecretString;
+  if (field) {
+    let value: unknown;
+    try {
+      value = (JSON.parse(key) as Record<string, unknown> | null)?.[field];
+    } catch {
+      throw new KeyUnavailableError('the SecretString is not JSON, but a secret field is configured');
+    }
+    if (typeof value !== 'string') throw new KeyUnavailableError(`the secret has no string field ${JSON.stringify(field)}`);
+    key = value;
+  }
+  if (key.length === 0) throw new KeyUnavailableError('the secret key is empty');
+  return new TextEncoder().encode(key);
+}
+
+export interface RefreshingKeyOptions {
+  /** Least time between two loads forced by {@link RefreshingKey.refresh}. @default 60000 */
+  readonly minRefreshIntervalMs?: number;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+/**
+ * A key loaded once and kept in memory (module scope: it survives across invocations), with a rate-limited
+ * {@link refresh} so a rotated secret is picked up without hammering Secrets Manager with every bad token.
+ */
+export class RefreshingKey {
+  private key: Promise<Uint8Array> | undefined;
+  private lastLoadMs = Number.NEGATIVE_INFINITY;
+  private readonly minRefreshIntervalMs: number;
+  private readonly now: () => number;
+
+  constructor(private readonly loader: () => Promise<Uint8Array>, options: RefreshingKeyOptions = {}) {
+    this.minRefreshIntervalMs = options.minRefreshIntervalMs ?? 60_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The cached key, loading it on first use (or after a failed load). */
+  public current(): Promise<Uint8Array> {
+    return this.key ?? this.load();
+  }
+
+  /**
+   * Reloads the key unless the last load was less than `minRefreshIntervalMs` ago.
+   * @returns the reloaded key, or undefined when rate-limited or the reload failed (the old key is kept)
+   */
+  public async refresh(): Promise<Uint8Array | undefined> {
+    if (this.now() - this.lastLoadMs < this.minRefreshIntervalMs) return undefined;
+    const previous = this.key;
+    try {
+      return await this.load();
+    } catch {
+      this.key = previous;
+      return undefined;
+    }
+  }
+
+  private load(): Promise<Uint8Array> {
+    this.lastLoadMs = this.now();
+    const loading = this.loader();
+    this.key = loading;
+    // A failed load is not cached: the next call tries again.
+    loading.catch(() => {
+      if (this.key === loading) this.key = undefined;
+    });
+    return loading;
+  }
+}
