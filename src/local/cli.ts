@@ -1,1 +1,97 @@
-export {};
+import { parseCliArgs, UsageError, USAGE, type CliOptions } from './args';
+import { formatBanner } from './banner';
+import { DEV_TOKEN_TTL_SECONDS } from './dev-token';
+import { startLocalGateway, type LocalGateway } from './gateway';
+
+/**
+ * `cdk-websocket-chat-local` / `npm run dev`: parses the flags, starts the local gateway, prints where to
+ * connect, and shuts down cleanly on SIGINT / SIGTERM. Bundled by esbuild to `assets/local/cli/index.js`.
+ */
+
+const DEV_USERS = ['alice', 'bob'];
+const DEV_ROOM = 'lobby';
+
+async function main(argv: readonly string[]): Promise<number | undefined> {
+  let options: CliOptions;
+  try {
+    options = parseCliArgs(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`error: ${err.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (options.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+
+  const log = options.quiet ? undefined : (line: string) => console.log(`[${new Date().toISOString().slice(11, 23)}] ${line}`);
+  let gateway: LocalGateway;
+  try {
+    gateway = await startLocalGateway({
+      port: options.port,
+      host: options.host,
+      stage: options.stage,
+      secret: options.secret,
+      idleTimeoutSeconds: options.idleTimeoutSeconds,
+      maxDurationSeconds: options.maxDurationSeconds,
+      persistDir: options.persistDir,
+      handlersDir: options.handlersDir,
+      handlerOutput: options.quiet ? 'ignore' : 'inherit',
+      log,
+    });
+  } catch (err) {
+    process.stderr.write(`error: ${(err as Error).message}\n`);
+    return 1;
+  }
+
+  const tokens: Record<string, string> = {};
+  for (const user of DEV_USERS) tokens[user] = gateway.devToken(user);
+  process.stdout.write(
+    formatBanner({
+      url: gateway.url,
+      managementEndpoint: gateway.managementEndpoint,
+      dynamoEndpoint: gateway.dynamoEndpoint,
+      tableName: gateway.tableName,
+      persistDir: options.persistDir,
+      handlersDir: gateway.handlersDir,
+      idleTimeoutSeconds: options.idleTimeoutSeconds,
+      maxDurationSeconds: options.maxDurationSeconds,
+      generatedSecret: options.secret === undefined ? gateway.secret : undefined,
+      tokenTtlSeconds: DEV_TOKEN_TTL_SECONDS,
+      tokens,
+      room: DEV_ROOM,
+      quote: process.platform === 'win32' ? '"' : "'",
+    }) + '\n',
+  );
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      process.stderr.write(`${signal} again: exiting without a clean shutdown\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    process.stdout.write(`\n${signal}: closing connections (1001) and stopping…\n`);
+    gateway.close().then(
+      () => process.exit(0),
+      (err: Error) => {
+        process.stderr.write(`error during shutdown: ${err.message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  return undefined;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== undefined) process.exitCode = code;
+  },
+  (err: Error) => {
+    process.stderr.write(`error: ${err.stack ?? err.message}\n`);
+    process.exitCode = 1;
+  },
+);

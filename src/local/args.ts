@@ -1,0 +1,115 @@
+import { parseArgs } from 'node:util';
+import { DEFAULTS, LIMITS } from '../shared/contract';
+
+/** Command-line flags of `cdk-websocket-chat-local` (`npm run dev`). */
+
+export interface CliOptions {
+  readonly help: boolean;
+  readonly quiet: boolean;
+  readonly port: number;
+  readonly host: string;
+  readonly stage: string;
+  readonly secret?: string;
+  readonly idleTimeoutSeconds: number;
+  readonly maxDurationSeconds: number;
+  readonly persistDir?: string;
+  readonly handlersDir?: string;
+}
+
+/** A bad command line: the CLI prints the message and the usage on stderr and exits non-zero. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export const USAGE = `Usage: cdk-websocket-chat-local [options]
+       npm run dev -- [options]            (in the cdk-websocket-chat repository)
+
+Runs the chat backend on this machine: a WebSocket endpoint and @connections API that behave like the
+API Gateway stage, running the same handler bundles the construct deploys, on an embedded DynamoDB.
+
+Options:
+  --port <n>            port of the WebSocket endpoint and @connections API, 0 = any free port  [8080]
+  --host <address>      interface to listen on                                                   [127.0.0.1]
+  --stage <name>        stage name, the URL path: ws://host:port/<stage>                         [${DEFAULTS.stageName}]
+  --secret <key>        HS256 key the authorizer verifies tokens with                            [random]
+  --idle-timeout <s>    close a connection (1001) after this many seconds without client frames  [${LIMITS.idleTimeoutSeconds}]
+  --max-duration <s>    close every connection (1001) this many seconds after it opened          [${LIMITS.maxConnectionSeconds}]
+  --persist <dir>       keep the DynamoDB data in <dir> across restarts                          [in memory]
+  --handlers <dir>      directory of handler bundles (<name>.lambda/index.js)                    [assets/handlers]
+  --quiet               print only the start-up banner (no activity or handler logs)
+  -h, --help            show this help
+`;
+
+const STAGE_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+
+export function parseCliArgs(argv: readonly string[]): CliOptions {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        'port': { type: 'string' },
+        'host': { type: 'string' },
+        'stage': { type: 'string' },
+        'secret': { type: 'string' },
+        'idle-timeout': { type: 'string' },
+        'max-duration': { type: 'string' },
+        'persist': { type: 'string' },
+        'handlers': { type: 'string' },
+        'quiet': { type: 'boolean' },
+        'help': { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const str = (name: string) => values[name] as string | undefined;
+
+  const port = integerIn(str('port'), '--port', 0, 65535) ?? 8080;
+  const host = str('host') ?? '127.0.0.1';
+  if (host === '') throw new UsageError('--host must not be empty');
+  const stage = str('stage') ?? DEFAULTS.stageName;
+  if (!STAGE_PATTERN.test(stage)) throw new UsageError(`--stage "${stage}": use 1-128 letters, digits, '-' or '_'`);
+  const secret = str('secret');
+  if (secret === '') throw new UsageError('--secret must not be empty');
+  const persistDir = str('persist');
+  if (persistDir === '') throw new UsageError('--persist needs a directory');
+  const handlersDir = str('handlers');
+  if (handlersDir === '') throw new UsageError('--handlers needs a directory');
+
+  return {
+    help: values.help === true,
+    quiet: values.quiet === true,
+    port,
+    host,
+    stage,
+    secret,
+    idleTimeoutSeconds: positiveSeconds(str('idle-timeout'), '--idle-timeout') ?? LIMITS.idleTimeoutSeconds,
+    maxDurationSeconds: positiveSeconds(str('max-duration'), '--max-duration') ?? LIMITS.maxConnectionSeconds,
+    persistDir,
+    handlersDir,
+  };
+}
+
+function integerIn(text: string | undefined, flag: string, min: number, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new UsageError(`${flag} "${text}": expected an integer from ${min} to ${max}`);
+  }
+  return Number(text);
+}
+
+function positiveSeconds(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  // Timers beyond ~24.8 days overflow setTimeout; API Gateway's own limits are far below that.
+  if (!/^\d+(\.\d+)?$/.test(text) || !(value > 0) || value > 2_000_000) {
+    throw new UsageError(`${flag} "${text}": expected a positive number of seconds`);
+  }
+  return value;
+}

@@ -1,0 +1,61 @@
+import * as path from 'node:path';
+import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { startLocalGateway, type LocalGateway, type LocalGatewayOptions } from '../../src/local/gateway';
+
+/** The fake handler bundles of the gateway's own tests. */
+export const FIXTURE_HANDLERS = path.join(__dirname, '..', 'local', 'fixtures', 'handlers');
+
+/** The real bundles (`npx projen bundle`). */
+export const REAL_HANDLERS = path.join(__dirname, '..', '..', 'assets', 'handlers');
+
+/** A gateway started for a test: port 0, quiet unless `LOCAL_GATEWAY_DEBUG` is set, plus table helpers. */
+export interface TestGateway extends LocalGateway {
+  /** Gateway log lines so far. */
+  readonly logs: string[];
+  readonly dynamo: DynamoDBClient;
+  /** Every row of the connections table. */
+  rows(): Promise<Array<Record<string, AttributeValue>>>;
+  /** The row of one connection, if any. */
+  row(connectionId: string): Promise<Record<string, AttributeValue> | undefined>;
+}
+
+export async function startTestGateway(options: LocalGatewayOptions = {}): Promise<TestGateway> {
+  const debug = !!process.env.LOCAL_GATEWAY_DEBUG;
+  const logs: string[] = [];
+  const gateway = await startLocalGateway({
+    port: 0,
+    handlerOutput: debug ? 'inherit' : 'ignore',
+    log: (line) => {
+      logs.push(line);
+      if (debug) process.stderr.write(`[gateway] ${line}\n`);
+    },
+    ...options,
+  });
+  const dynamo = new DynamoDBClient({
+    endpoint: gateway.dynamoEndpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const rows = async () => {
+    const items: Array<Record<string, AttributeValue>> = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await dynamo.send(new ScanCommand({ TableName: gateway.tableName, ExclusiveStartKey: start }));
+      items.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return items;
+  };
+  return Object.assign(Object.create(null) as object, gateway, {
+    logs,
+    dynamo,
+    rows,
+    async row(connectionId: string) {
+      return (await rows()).find((item) => item.connection_id?.S === connectionId);
+    },
+    async close() {
+      dynamo.destroy();
+      await gateway.close();
+    },
+  }) as TestGateway;
+}
