@@ -125,6 +125,22 @@ project.addTask('dev', {
   steps: [{ spawn: 'bundle' }, { exec: `node ${localGateway.outfile}`, receiveArgs: true }],
 });
 
+// Benchmarks (issue: fan-out, DynamoDB reads, cold start): not part of `npm test`.
+project.addTask('bench', {
+  description: 'Fan-out throughput, DynamoDB reads and cold starts; writes bench/results.json and BENCHMARKS.md',
+  steps: [
+    { spawn: 'bundle' },
+    {
+      exec: 'esbuild bench/run.ts bench/fanout-worker.ts bench/cold-start-probe.ts bench/connections-server.ts '
+        + '--bundle --platform=node --target=node20 --outdir=bench/tmp --external:dynalite --external:esbuild '
+        + '--tsconfig=tsconfig.dev.json --log-level=warning',
+    },
+    { exec: 'node bench/tmp/run.js' },
+  ],
+});
+project.eslint?.addLintPattern('bench');
+project.eslint?.allowDevDeps('bench/**');
+
 // Type-check the runtime code (excluded from jsii) against the dev tsconfig.
 const typecheck = project.addTask('typecheck', {
   description: 'Type-check handlers, local gateway, tests and benchmarks (tsc --noEmit, dev tsconfig)',
@@ -133,5 +149,54 @@ const typecheck = project.addTask('typecheck', {
 
 project.testTask.prependSpawn(typecheck);
 project.testTask.prependSpawn(project.tasks.tryFind('bundle')!);
+
+// --- Packaging, jsii targets, README snippets, examples and the consumer test ---------------------------
+// The npm tarball carries lib/, .jsii, assets/ (handler bundles + the local gateway), the bundled
+// dependencies, API.md, README.md and LICENSE: nothing used only to build, test, document or measure.
+project.npmignore?.exclude(
+  '/.ci/', '/bench/', '/BENCHMARKS.md', '/examples/', '/rosetta/', '/scripts/', '/.local-data/', '/cdk.out/',
+  '*.tabl.json', '*.tgz', '*.tsbuildinfo', '*.map', '/.jsii.*',
+);
+project.gitignore.exclude('*.tabl.json', '/examples/*/cdk.out/', '/examples/*/node_modules/');
+
+// Examples import `cdk-websocket-chat` by name: jest and the dev tsconfig (typecheck, eslint) map it to src/.
+project.jest?.addModuleNameMappers({ '^cdk-websocket-chat$': '<rootDir>/src/index.ts' });
+project.tsconfigDev.file.addOverride('compilerOptions.paths', { 'cdk-websocket-chat': ['./src/index.ts'] });
+project.eslint?.addLintPattern('examples');
+
+// README snippets compile: jsii-rosetta extracts every TypeScript snippet of the assembly (README and
+// @example docs) into .jsii.tabl.json and fails on one that does not compile (rosetta/default.ts-fixture);
+// each ```python block of the README must be the rosetta translation of the ```ts block before it.
+project.addTask('rosetta:check', {
+  description: 'Compile the README and @example snippets with jsii-rosetta --strict; README Python = translation (run after compile)',
+  steps: [
+    { exec: 'jsii-rosetta extract --strict .jsii' },
+    { exec: 'node scripts/readme-python.js --check' },
+  ],
+});
+project.addTask('rosetta:readme', {
+  description: 'Rewrite each ```python block of README.md as the rosetta translation of the ```ts block before it',
+  steps: [
+    { exec: 'jsii-rosetta extract --strict .jsii' },
+    { exec: 'node scripts/readme-python.js --write' },
+  ],
+});
+
+// jsii targets: Python packaging needs PyPI (setuptools), so CI proves the generated bindings byte-compile.
+project.addTask('check:python', {
+  description: 'Generate the Python bindings (jsii-pacmak --code-only) and byte-compile them (run after compile)',
+  steps: [
+    { exec: 'rm -rf dist/check/python' },
+    { exec: 'jsii-pacmak --code-only --target python --outdir dist/check --no-fingerprint --npmignore false' },
+    { exec: 'python3 -m compileall -q dist/check/python' },
+    { exec: 'test -f dist/check/python/src/cdk_websocket_chat/__init__.py' },
+  ],
+});
+
+// The packed tarball, installed into a fresh app: synth the DESIGN §1 example and chat through the bin.
+project.addTask('test:consumer', {
+  description: 'npm pack, install into a fresh app with aws-cdk-lib/constructs, synth, and chat via cdk-websocket-chat-local',
+  exec: 'bash test/consumer/consumer-test.sh',
+});
 
 project.synth();
