@@ -105,7 +105,7 @@ async function startDynamo(): Promise<{ endpoint: string; close: () => Promise<v
     while (next < batches.length) {
       let items: Record<string, WriteRequest[]> | undefined = { [TABLE_NAME]: batches[next++] };
       while (items && Object.keys(items).length > 0) {
-        const out = await client.send(new BatchWriteItemCommand({ RequestItems: items }));
+        const out: { UnprocessedItems?: Record<string, WriteRequest[]> } = await client.send(new BatchWriteItemCommand({ RequestItems: items }));
         items = out.UnprocessedItems;
       }
     }
