@@ -170,6 +170,8 @@ project.eslint?.addLintPattern('examples');
 project.addTask('rosetta:check', {
   description: 'Compile the README and @example snippets with jsii-rosetta --strict; README Python = translation (run after compile)',
   steps: [
+    // No cache: every snippet is compiled again.
+    { exec: 'rm -f .jsii.tabl.json' },
     { exec: 'jsii-rosetta extract --strict .jsii' },
     { exec: 'node scripts/readme-python.js --check' },
   ],
@@ -177,6 +179,7 @@ project.addTask('rosetta:check', {
 project.addTask('rosetta:readme', {
   description: 'Rewrite each ```python block of README.md as the rosetta translation of the ```ts block before it',
   steps: [
+    { exec: 'rm -f .jsii.tabl.json' },
     { exec: 'jsii-rosetta extract --strict .jsii' },
     { exec: 'node scripts/readme-python.js --write' },
   ],
