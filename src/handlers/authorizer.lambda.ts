@@ -3,4 +3,4 @@ import { authorize, authorizerDepsFromEnv, type AuthorizerDeps, type AuthorizerE
 let deps: AuthorizerDeps | undefined;
 
 /** `$connect` REQUEST authorizer (DESIGN §2). */
-export const handler = (event: AuthorizerEvent): Promise<AuthorizerResult> => authorize(event, (deps ??= authorizerDepsFromEnv()));
+export const handler = async (event: AuthorizerEvent): Promise<AuthorizerResult> => authorize(event, (deps ??= authorizerDepsFromEnv()));

@@ -5,5 +5,5 @@ import { routeDepsFromEnv, type RouteDeps } from './lib/route-deps';
 let deps: RouteDeps | undefined;
 
 /** `$connect`: records the connection. */
-export const handler = (event: WebSocketRouteEvent, context?: InvocationContext): Promise<RouteResult> =>
+export const handler = async (event: WebSocketRouteEvent, context?: InvocationContext): Promise<RouteResult> =>
   handleConnect(event, (deps ??= routeDepsFromEnv()), context);

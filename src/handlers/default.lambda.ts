@@ -5,5 +5,5 @@ import { postingDepsFromEnv, type PostingDeps } from './lib/posting-deps';
 let deps: PostingDeps | undefined;
 
 /** `$default`: tells the sender its frame was not understood. */
-export const handler = (event: WebSocketRouteEvent, context?: InvocationContext): Promise<RouteResult> =>
+export const handler = async (event: WebSocketRouteEvent, context?: InvocationContext): Promise<RouteResult> =>
   handleDefault(event, (deps ??= postingDepsFromEnv()), context);

@@ -5,5 +5,5 @@ import { routeDepsFromEnv, type RouteDeps } from './lib/route-deps';
 let deps: RouteDeps | undefined;
 
 /** `$disconnect`: deletes the connection's row. */
-export const handler = (event: WebSocketRouteEvent, context?: InvocationContext): Promise<RouteResult> =>
+export const handler = async (event: WebSocketRouteEvent, context?: InvocationContext): Promise<RouteResult> =>
   handleDisconnect(event, (deps ??= routeDepsFromEnv()), context);

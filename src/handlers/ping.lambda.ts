@@ -5,5 +5,5 @@ import { postingDepsFromEnv, type PostingDeps } from './lib/posting-deps';
 let deps: PostingDeps | undefined;
 
 /** `ping`: answers `{"action":"pong"}`. */
-export const handler = (event: WebSocketRouteEvent, context?: InvocationContext): Promise<RouteResult> =>
+export const handler = async (event: WebSocketRouteEvent, context?: InvocationContext): Promise<RouteResult> =>
   handlePing(event, (deps ??= postingDepsFromEnv()), context);

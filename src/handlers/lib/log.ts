@@ -23,12 +23,12 @@ export function createLogger(sink: LogSink = stdoutSink): Logger {
 
 /** Loggable fields of an error: its name, code and HTTP status, and its message (never a request or a token). */
 export function errorFields(err: unknown): Record<string, unknown> {
-  if (!(err instanceof Error)) return { errorName: typeof err };
-  const { code, $metadata } = err as { code?: unknown; $metadata?: { httpStatusCode?: number } };
+  if (typeof err !== 'object' || err === null) return { errorName: typeof err };
+  const { name, message, code, $metadata } = err as { name?: unknown; message?: unknown; code?: unknown; $metadata?: { httpStatusCode?: number } };
   return {
-    errorName: err.name,
+    errorName: typeof name === 'string' ? name : 'Error',
     ...(typeof code === 'string' ? { errorCode: code } : {}),
     ...($metadata?.httpStatusCode ? { errorStatus: $metadata.httpStatusCode } : {}),
-    errorMessage: err.message.slice(0, 300),
+    ...(typeof message === 'string' ? { errorMessage: message.slice(0, 300) } : {}),
   };
 }
