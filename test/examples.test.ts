@@ -1,0 +1,165 @@
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+// The examples import `cdk-websocket-chat` by name; jest's moduleNameMapper points it at src/ (see .projenrc.ts).
+import { app as queryPushApp } from '../examples/step-functions-push/bin/app';
+import { QueryPushStack } from '../examples/step-functions-push/lib/query-push-stack';
+import { app as typescriptApp } from '../examples/typescript/bin/app';
+import { ChatStack } from '../examples/typescript/lib/chat-stack';
+
+const ENV = { account: '123456789012', region: 'eu-west-1' };
+
+/** The logical ids of the resources of `type`. */
+function idsOf(template: Template, type: string): string[] {
+  return Object.keys(template.findResources(type));
+}
+
+/** The logical id of the only resource of `type` whose logical id starts with `prefix`. */
+function idOf(template: Template, type: string, prefix: string): string {
+  const ids = idsOf(template, type).filter((id) => id.startsWith(prefix));
+  expect(ids).toHaveLength(1);
+  return ids[0];
+}
+
+/** Statements of the policies attached to the role whose logical id starts with `rolePrefix`. */
+function statementsOf(template: Template, rolePrefix: string): Array<Record<string, any>> {
+  const roleId = idOf(template, 'AWS::IAM::Role', rolePrefix);
+  return Object.values(template.findResources('AWS::IAM::Policy'))
+    .filter((p: any) => (p.Properties.Roles as any[]).some((r) => r.Ref === roleId))
+    .flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+}
+
+describe('examples/typescript: custom domain and alarms to SNS', () => {
+  const app = new App();
+  const stack = new ChatStack(app, 'Example', {
+    env: ENV,
+    domainName: 'chat.example.com',
+    hostedZoneId: 'Z0123456789EXAMPLE',
+    zoneName: 'example.com',
+    alarmEmail: 'oncall@example.com',
+  });
+  const template = Template.fromStack(stack);
+
+  test('a WebSocket API with a stage and a connections table', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'WEBSOCKET' });
+    template.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+    });
+  });
+
+  test('HS256 tokens verified with the generated secret', () => {
+    const secretId = idOf(template, 'AWS::SecretsManager::Secret', 'ChatJwtKey');
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ AUTH_SECRET_ARN: { Ref: secretId } }) },
+    });
+  });
+
+  test('the custom domain: certificate, REGIONAL TLS 1.2 domain, mapping and alias record', () => {
+    template.hasResourceProperties('AWS::CertificateManager::Certificate', {
+      DomainName: 'chat.example.com',
+      ValidationMethod: 'DNS',
+      DomainValidationOptions: [{ DomainName: 'chat.example.com', HostedZoneId: 'Z0123456789EXAMPLE' }],
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::DomainName', {
+      DomainName: 'chat.example.com',
+      DomainNameConfigurations: [Match.objectLike({ EndpointType: 'REGIONAL', SecurityPolicy: 'TLS_1_2' })],
+    });
+    template.resourceCountIs('AWS::ApiGatewayV2::ApiMapping', 1);
+    template.hasResourceProperties('AWS::Route53::RecordSet', {
+      Name: 'chat.example.com.',
+      Type: 'A',
+      HostedZoneId: 'Z0123456789EXAMPLE',
+      AliasTarget: Match.anyValue(),
+    });
+    template.hasOutput('ChatUrl', { Value: 'wss://chat.example.com' });
+  });
+
+  test('every alarm notifies the SNS topic, which has the email subscription', () => {
+    const topicId = idOf(template, 'AWS::SNS::Topic', 'ChatAlarms');
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms.length).toBeGreaterThanOrEqual(5);
+    for (const alarm of alarms) {
+      expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
+    }
+    expect(stack.chat.alarms).toHaveLength(alarms.length);
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
+  });
+
+  test('bin/app.ts synthesizes a cloud assembly', () => {
+    const assembly = typescriptApp.synth();
+    expect(assembly.stacks.map((s) => s.stackName)).toEqual(['WebSocketChatExample']);
+  });
+});
+
+describe('examples/step-functions-push: results pushed to the caller by Step Functions', () => {
+  const app = new App();
+  const stack = new QueryPushStack(app, 'Example', { env: ENV });
+  const template = Template.fromStack(stack);
+  const startRole = () => statementsOf(template, 'StartQueryServiceRole');
+  const pushRole = () => statementsOf(template, 'PushResultServiceRole');
+
+  test('a `query` route integrated with the StartQuery function', () => {
+    const apiId = idsOf(template, 'AWS::ApiGatewayV2::Api')[0];
+    const startId = idOf(template, 'AWS::Lambda::Function', 'StartQuery');
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      ApiId: { Ref: apiId },
+      RouteKey: 'query',
+      Target: Match.anyValue(),
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+      IntegrationType: 'AWS_PROXY',
+      IntegrationUri: Match.objectLike({
+        'Fn::Join': ['', Match.arrayWith([{ 'Fn::GetAtt': [startId, 'Arn'] }])],
+      }),
+    });
+  });
+
+  test('StartQuery may start the state machine, whose ARN it gets', () => {
+    const machineId = idOf(template, 'AWS::StepFunctions::StateMachine', 'Query');
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ STATE_MACHINE_ARN: { Ref: machineId } }) },
+    });
+    expect(startRole()).toContainEqual(expect.objectContaining({
+      Action: 'states:StartExecution',
+      Effect: 'Allow',
+      Resource: { Ref: machineId },
+    }));
+  });
+
+  test('the state machine ends by invoking PushResult', () => {
+    const pushId = idOf(template, 'AWS::Lambda::Function', 'PushResult');
+    const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0];
+    const definition = JSON.stringify(machine.Properties.DefinitionString);
+    expect(definition).toContain('\\"PushToConnection\\":{\\"End\\":true');
+    expect(definition).toContain(pushId);
+  });
+
+  test('PushResult posts to the management endpoint and may manage this stage\'s connections', () => {
+    const apiId = idsOf(template, 'AWS::ApiGatewayV2::Api')[0];
+    const pushId = idOf(template, 'AWS::Lambda::Function', 'PushResult');
+    const push = template.findResources('AWS::Lambda::Function')[pushId];
+    expect(push.Properties.Environment.Variables.MANAGEMENT_ENDPOINT).toEqual(
+      { 'Fn::Join': ['', ['https://', { Ref: apiId }, '.execute-api.eu-west-1.', { Ref: 'AWS::URLSuffix' }, '/dev']] },
+    );
+    expect(push.Properties.Code.ZipFile).toContain('endpoint: process.env.MANAGEMENT_ENDPOINT');
+    const manage = pushRole().find((s) => s.Action === 'execute-api:ManageConnections');
+    expect(manage).toBeDefined();
+    const resources = JSON.stringify(manage!.Resource);
+    for (const method of ['POST', 'GET', 'DELETE']) expect(resources).toContain(`/${method}/@connections/*`);
+    expect(resources).toContain(apiId);
+  });
+
+  test('inline handlers stay small', () => {
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
+      const inline: string | undefined = fn.Properties.Code.ZipFile;
+      if (inline !== undefined) expect(inline.length).toBeLessThan(2000);
+    }
+  });
+
+  test('bin/app.ts synthesizes a cloud assembly', () => {
+    const assembly = queryPushApp.synth();
+    expect(assembly.stacks.map((s) => s.stackName)).toEqual(['WebSocketChatQueryPush']);
+  });
+});
