@@ -1,11 +1,22 @@
 import { PostToConnectionCommand, type ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { deleteGoneConnection } from './connections-store';
-import { backoffDelayMs, classifyPostError, httpStatusOf, sleep as timerSleep } from './retry';
+import { backoffDelayMs, classifyPostError, httpStatusOf, sleep as timerSleep, type PostFailureKind } from './retry';
+
+/**
+ * A poster that answers with the HTTP status rather than throwing (e.g. a lean hand-signed `@connections`
+ * client); it rejects only when no answer came (network error, time-out, abort).
+ */
+export interface StatusPoster {
+  post(connectionId: string, data: Uint8Array | string, signal?: AbortSignal): Promise<{ readonly status: number; readonly errorType?: string }>;
+}
+
+/** What posts go through: the SDK client, or a {@link StatusPoster}. */
+export type ConnectionsClient = ApiGatewayManagementApiClient | StatusPoster;
 
 /** Where posts go, and the table whose rows a 410 removes. */
 export interface PostTarget {
-  readonly management: ApiGatewayManagementApiClient;
+  readonly management: ConnectionsClient;
   readonly dynamo: DynamoDBClient;
   readonly tableName: string;
 }
@@ -56,32 +67,47 @@ export async function postToConnection(
   const now = policy.now ?? Date.now;
   const maxAttempts = Math.max(1, policy.maxAttempts);
   for (let attempt = 1; ; attempt++) {
-    try {
-      await target.management.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }), {
-        abortSignal: AbortSignal.timeout(policy.timeoutMs),
-      });
-      return { outcome: 'delivered', attempts: attempt };
-    } catch (err) {
-      const kind = classifyPostError(err);
-      const status = httpStatusOf(err);
-      const errorName = (err as { name?: string } | null)?.name;
-      if (kind === 'gone') {
-        let rowDeleted = false;
-        try {
-          rowDeleted = await deleteGoneConnection(target.dynamo, target.tableName, connectionId);
-        } catch {
-          // The row will go with its TTL, or on the next 410.
-        }
-        return { outcome: 'gone', attempts: attempt, status, errorName, rowDeleted };
+    const failure = await attemptPost(target.management, connectionId, data, policy.timeoutMs);
+    if (failure === undefined) return { outcome: 'delivered', attempts: attempt };
+    const { kind, status, errorName } = failure;
+    if (kind === 'gone') {
+      let rowDeleted = false;
+      try {
+        rowDeleted = await deleteGoneConnection(target.dynamo, target.tableName, connectionId);
+      } catch {
+        // The row will go with its TTL, or on the next 410.
       }
-      if (kind === 'fatal' || attempt >= maxAttempts) {
-        return { outcome: 'failed', attempts: attempt, status, errorName };
-      }
-      const delay = backoffDelayMs(attempt, policy.backoffBaseMs, policy.random);
-      if (policy.deadlineMs !== undefined && now() + delay + policy.timeoutMs > policy.deadlineMs) {
-        return { outcome: 'failed', attempts: attempt, status, errorName };
-      }
-      await sleep(delay);
+      return { outcome: 'gone', attempts: attempt, status, errorName, rowDeleted };
     }
+    if (kind === 'fatal' || attempt >= maxAttempts) {
+      return { outcome: 'failed', attempts: attempt, status, errorName };
+    }
+    const delay = backoffDelayMs(attempt, policy.backoffBaseMs, policy.random);
+    if (policy.deadlineMs !== undefined && now() + delay + policy.timeoutMs > policy.deadlineMs) {
+      return { outcome: 'failed', attempts: attempt, status, errorName };
+    }
+    await sleep(delay);
+  }
+}
+
+/** One attempt with its own deadline: undefined when delivered, else how it failed. */
+async function attemptPost(
+  client: ConnectionsClient,
+  connectionId: string,
+  data: Uint8Array | string,
+  timeoutMs: number,
+): Promise<{ kind: PostFailureKind; status?: number; errorName?: string } | undefined> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    if ('post' in client) {
+      const { status, errorType } = await client.post(connectionId, data, signal);
+      if (status >= 200 && status < 300) return undefined;
+      const answered = { name: errorType ?? `HTTP${status}`, $metadata: { httpStatusCode: status } };
+      return { kind: classifyPostError(answered), status, errorName: answered.name };
+    }
+    await client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }), { abortSignal: signal });
+    return undefined;
+  } catch (err) {
+    return { kind: classifyPostError(err), status: httpStatusOf(err), errorName: (err as { name?: string } | null)?.name };
   }
 }

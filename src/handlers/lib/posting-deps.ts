@@ -1,6 +1,5 @@
-import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { requireSetting, type Env } from './config';
-import type { PostPolicy, PostTarget } from './delivery';
+import type { ConnectionsClient, PostPolicy, PostTarget } from './delivery';
 import type { Logger } from './log';
 import { createManagementClient } from './management';
 import { routeDepsFromEnv, type RouteDeps } from './route-deps';
@@ -8,7 +7,8 @@ import { ENV } from '../../shared/contract';
 
 /** What the routes that post to connections need. */
 export interface PostingDeps extends RouteDeps {
-  readonly management: ApiGatewayManagementApiClient;
+  /** Posts to connections: the SDK client by default, or any `StatusPoster`. */
+  readonly management: ConnectionsClient;
   /** Uniform random numbers for the backoff jitter. @default Math.random */
   readonly random?: () => number;
   /** @default a timer */

@@ -1,4 +1,5 @@
-import { postToConnection, type PostPolicy } from '../../../src/handlers/lib/delivery';
+import { postToConnection, type PostPolicy, type StatusPoster } from '../../../src/handlers/lib/delivery';
+import { fanOut } from '../../../src/handlers/lib/fanout';
 import { seedConnections, allConnectionIds } from '../../support/connections-table';
 import { startHandlerFixture, type HandlerFixture } from '../../support/handler-fixture';
 
@@ -60,4 +61,27 @@ test('the error name and status of the last attempt are reported', async () => {
   fx.server.script('c', 403);
   const result = await postToConnection({ management: fx.management, dynamo: fx.dynamo.client, tableName: table }, policy, 'c', 'x');
   expect(result).toEqual({ outcome: 'failed', attempts: 1, status: 403, errorName: 'ForbiddenException' });
+});
+
+describe('a StatusPoster (status-answering client) plugs into the same retry / 410 rules', () => {
+  // A minimal poster over fetch against the real test server (unsigned: the fake endpoint does not check).
+  const poster: StatusPoster = {
+    async post(connectionId, data, signal) {
+      const res = await fetch(`${fx.server.endpoint}/@connections/${encodeURIComponent(connectionId)}`, { method: 'POST', body: data, signal });
+      await res.arrayBuffer();
+      return { status: res.status, errorType: res.headers.get('x-amzn-errortype') ?? undefined };
+    },
+  };
+
+  test('fan-out with it: delivered, 429 retried, 410 deleted, 413 failed, hang timed out', async () => {
+    const table = await fx.dynamo.newTable();
+    await seedConnections(fx.dynamo.client, table, ['ok', 'busy', 'gone', 'big', 'hung'].map((id) => ({ id, room: 'r' })));
+    fx.server.script('busy', 429, 200).script('gone', 410).script('big', 413).script('hung', 'hang');
+    const stats = await fanOut({ ...policy, timeoutMs: 150, dynamo: fx.dynamo.client, management: poster, tableName: table, roomId: 'r', data: 'x', concurrency: 3 });
+    expect(stats).toMatchObject({ recipients: 5, delivered: 2, gone: 1, failed: 2 });
+    expect(fx.server.postsTo('busy').map((p) => p.reply)).toEqual([429, 200]);
+    expect(fx.server.postsTo('big')).toHaveLength(1);
+    expect(fx.server.postsTo('hung')).toHaveLength(3);
+    expect(await allConnectionIds(fx.dynamo.client, table)).toEqual(['big', 'busy', 'hung', 'ok']);
+  });
 });
