@@ -68,6 +68,12 @@ describe('$disconnect', () => {
     expect(await handleDisconnect(routeEvent({ connectionId: 'never-there', authorizer: null }), deps)).toEqual({ statusCode: 200 });
   });
 
+  test('a DynamoDB failure is logged and thrown (the row still goes with its TTL or the next 410)', async () => {
+    const deps = await fx.deps({ CONNECTIONS_TABLE: 'no-such-table' });
+    await expect(handleDisconnect(routeEvent({ connectionId: 'd-9' }), deps)).rejects.toThrow();
+    expect(deps.logs.records[0]).toMatchObject({ level: 'error', event: 'disconnect', outcome: 'error', errorName: 'ResourceNotFoundException' });
+  });
+
   test('connect then disconnect leaves the table empty', async () => {
     const deps = await fx.deps();
     await handleConnect(routeEvent({ connectionId: 'cd-1' }), deps);
