@@ -67,7 +67,7 @@ describe('a StatusPoster (status-answering client) plugs into the same retry / 4
   // A minimal poster over fetch against the real test server (unsigned: the fake endpoint does not check).
   const poster: StatusPoster = {
     async post(connectionId, data, signal) {
-      const res = await fetch(`${fx.server.endpoint}/@connections/${encodeURIComponent(connectionId)}`, { method: 'POST', body: data, signal });
+      const res = await fetch(`${fx.server.endpoint}/@connections/${encodeURIComponent(connectionId)}`, { method: 'POST', body: typeof data === 'string' ? data : Buffer.from(data).toString('utf8'), signal });
       await res.arrayBuffer();
       return { status: res.status, errorType: res.headers.get('x-amzn-errortype') ?? undefined };
     },
