@@ -1,7 +1,7 @@
 import { parseCliArgs, UsageError, USAGE, type CliOptions } from './args';
 import { formatBanner } from './banner';
 import { DEV_TOKEN_TTL_SECONDS } from './dev-token';
-import { startLocalGateway, type LocalGateway } from './gateway';
+import { GatewayListenError, startLocalGateway, type LocalGateway } from './gateway';
 
 /**
  * `cdk-websocket-chat-local` / `npm run dev`: parses the flags, starts the local gateway, prints where to
@@ -25,6 +25,8 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
     return 0;
   }
 
+  // The gateway's own SDK client (table creation) would warn about the local Node.js version: not the user's concern.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const log = options.quiet ? undefined : (line: string) => console.log(`[${new Date().toISOString().slice(11, 23)}] ${line}`);
   let gateway: LocalGateway;
   try {
@@ -41,7 +43,8 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
       log,
     });
   } catch (err) {
-    process.stderr.write(`error: ${(err as Error).message}\n`);
+    const hint = err instanceof GatewayListenError && err.code === 'EADDRINUSE' ? ' — stop the other process, or pick another port with --port (0 = any free port)' : '';
+    process.stderr.write(`error: ${(err as Error).message}${hint}\n`);
     return 1;
   }
 

@@ -82,6 +82,11 @@ export interface LocalGatewayOptions {
   readonly handlerTimeoutSeconds?: number;
   /** Where the handlers' console output goes. @default 'inherit' */
   readonly handlerOutput?: HandlerOutput;
+  /**
+   * Worker threads running the handler bundles (each like one warm Lambda instance, with its own module
+   * scope); more use more cores under load. @default 1
+   */
+  readonly handlerWorkers?: number;
   /** Gateway activity log (connects, rejections, disconnects, handler errors). @default - none */
   readonly log?: (line: string) => void;
   /** Name of the connections table. @default 'websocket-chat-connections' */
@@ -129,6 +134,8 @@ export interface LocalGateway {
   readonly events: EventEmitter<LocalGatewayEvents>;
   /** Ids of the open connections. */
   connectionIds(): string[];
+  /** Resolves once no handshake, handler invocation or `$disconnect` is in flight (e.g. after clients closed). */
+  settled(timeoutMs?: number): Promise<void>;
   /** An HS256 token for `sub`, signed with the gateway's key. */
   devToken(sub: string, claims?: Record<string, unknown>, expiresInSeconds?: number): string;
   /** Closes every connection (1001, `$disconnect` runs), then the servers and the embedded DynamoDB. */
@@ -217,6 +224,8 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       AWS_SECRET_ACCESS_KEY: 'local',
       AWS_EC2_METADATA_DISABLED: 'true',
       AWS_NODEJS_CONNECTION_REUSE_ENABLED: '1',
+      // Lambda runs the bundles on its own Node.js; the SDK's warning about the local Node.js is noise here.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ...options.handlerEnv,
     };
     runtime = startHandlerRuntime({
@@ -224,6 +233,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       env: handlerEnv,
       timeoutMs: (options.handlerTimeoutSeconds ?? LIMITS.integrationTimeoutSeconds) * 1000,
       output: options.handlerOutput,
+      workers: options.handlerWorkers,
     });
     // Load every bundle now (a cold start up front), so a bundle that fails at module load shows at once.
     for (const { name, error } of await runtime.warm(handlerNames)) log(`warning: handler ${name} failed to load: ${error}`);
@@ -451,6 +461,14 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     handlerEnv,
     events,
     connectionIds: () => [...connections.keys()],
+    settled: (timeoutMs = 10_000) =>
+      waitUntil(
+        () =>
+          pendingHandshakes === 0 &&
+          inflight.size === 0 &&
+          [...connections.values()].every((conn) => conn.ws.readyState === WebSocket.OPEN),
+        timeoutMs,
+      ),
     devToken: (sub, claims, expiresInSeconds) => createDevToken({ secret, sub, claims, expiresInSeconds }),
     close() {
       closing ??= shutdown();
@@ -537,7 +555,7 @@ function listen(server: Server, port: number, host: string): Promise<void> {
     const onError = (err: NodeJS.ErrnoException) => {
       const where = `${host}:${port}`;
       if (err.code === 'EADDRINUSE') {
-        reject(new GatewayListenError(`Port ${port} on ${host} is already in use (EADDRINUSE): ${where}`, err.code));
+        reject(new GatewayListenError(`Port ${port} on ${host} is already in use (EADDRINUSE)`, err.code));
       } else if (err.code === 'EACCES') {
         reject(new GatewayListenError(`No permission to listen on ${where} (EACCES)`, err.code));
       } else {

@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
  * Lambda would: configured only through environment variables, called as `handler(event, context)`,
  * results and errors passed through JSON.
  *
- * The bundles run in a worker thread with its own `process.env` and module cache, so several gateways
+ * The bundles run in worker threads with their own `process.env` and module cache, so several gateways
  * (e.g. parallel tests) can live in one process, each with its own table and endpoints, and the handlers'
  * CPU work runs beside the gateway's. If the worker dies (an uncaught exception in a handler, as a Lambda
  * runtime would), pending invocations fail and the next one starts a fresh worker — a cold start.
@@ -54,6 +54,11 @@ export interface HandlerRuntimeOptions {
   readonly timeoutMs: number;
   /** Where the handlers' console output goes. @default 'inherit' */
   readonly output?: HandlerOutput;
+  /**
+   * Worker threads running the bundles, each with its own module scope (like concurrent Lambda instances);
+   * an invocation goes to the least busy one. @default 1
+   */
+  readonly workers?: number;
 }
 
 export interface HandlerRuntime {
@@ -136,27 +141,43 @@ interface Reply {
 
 interface Pending {
   name: string;
+  slot: Slot;
   timer?: NodeJS.Timeout;
   resolve(value: unknown): void;
   reject(err: Error): void;
 }
 
+/** One worker thread (like one warm Lambda instance), replaced on its next use after it died. */
+interface Slot {
+  worker?: Worker;
+  inflight: number;
+}
+
 export function startHandlerRuntime(options: HandlerRuntimeOptions): HandlerRuntime {
   const output = options.output ?? 'inherit';
   const pending = new Map<number, Pending>();
+  const slots: Slot[] = Array.from({ length: Math.max(1, Math.floor(options.workers ?? 1)) }, () => ({ inflight: 0 }));
   let nextId = 0;
-  let worker: Worker | undefined;
   let closed = false;
 
-  function failAll(err: Error): void {
+  function settle(id: number): Pending | undefined {
+    const p = pending.get(id);
+    if (!p) return undefined;
+    pending.delete(id);
+    clearTimeout(p.timer);
+    p.slot.inflight--;
+    return p;
+  }
+
+  function failSlot(slot: Slot, err: Error): void {
     for (const [id, p] of pending) {
-      clearTimeout(p.timer);
-      pending.delete(id);
+      if (p.slot !== slot) continue;
+      settle(id);
       p.reject(new HandlerError(p.name, 'Runtime.ExitError', err.message));
     }
   }
 
-  function spawn(): Worker {
+  function spawn(slot: Slot): Worker {
     const w = new Worker(WORKER_SOURCE, {
       eval: true,
       env: options.env,
@@ -172,54 +193,61 @@ export function startHandlerRuntime(options: HandlerRuntimeOptions): HandlerRunt
       forwardLines(w.stderr, (line) => output(line, 'stderr'));
     }
     w.on('message', (reply: Reply) => {
-      const p = pending.get(reply.id);
+      const p = settle(reply.id);
       if (!p) return;
-      pending.delete(reply.id);
-      clearTimeout(p.timer);
       if (reply.ok) p.resolve(reply.result);
       else p.reject(new HandlerError(p.name, reply.error!.errorType, reply.error!.errorMessage, reply.error!.stack));
     });
-    w.on('error', (err) => {
-      if (worker === w) worker = undefined;
-      failAll(err);
-    });
-    w.on('exit', (code) => {
-      if (worker === w) worker = undefined;
-      failAll(new Error(`handler runtime exited with code ${code}`));
-    });
+    const dead = (err: Error) => {
+      if (slot.worker === w) slot.worker = undefined;
+      failSlot(slot, err);
+    };
+    w.on('error', dead);
+    w.on('exit', (code) => dead(new Error(`handler runtime exited with code ${code}`)));
     return w;
   }
 
-  function send(name: string, message: Record<string, unknown>, timeoutMs?: number): Promise<unknown> {
+  function send(name: string, message: Record<string, unknown>, slot: Slot, timeoutMs?: number): Promise<unknown> {
     if (closed) return Promise.reject(new HandlerError(name, 'Runtime.Closed', 'the gateway is shutting down'));
-    worker ??= spawn();
+    slot.worker ??= spawn(slot);
+    const worker = slot.worker;
     const id = ++nextId;
     return new Promise((resolve, reject) => {
-      const entry: Pending = { name, resolve, reject };
+      const entry: Pending = { name, slot, resolve, reject };
       if (timeoutMs !== undefined) {
         entry.timer = setTimeout(() => {
-          pending.delete(id);
-          reject(new HandlerError(name, 'Runtime.Timeout', `Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`));
+          if (settle(id)) reject(new HandlerError(name, 'Runtime.Timeout', `Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`));
         }, timeoutMs);
       }
       pending.set(id, entry);
-      worker!.postMessage({ ...message, id });
+      slot.inflight++;
+      worker.postMessage({ ...message, id });
     });
+  }
+
+  /** The least busy worker. */
+  function pick(): Slot {
+    return slots.reduce((best, slot) => (slot.inflight < best.inflight ? slot : best));
   }
 
   return {
     invoke(name, event) {
-      return send(name, { type: 'invoke', name, event, timeoutMs: options.timeoutMs }, options.timeoutMs);
+      return send(name, { type: 'invoke', name, event, timeoutMs: options.timeoutMs }, pick(), options.timeoutMs);
     },
     async warm(names) {
-      return (await send('warm', { type: 'warm', names })) as Array<{ name: string; error: string }>;
+      const results = await Promise.all(slots.map((slot) => send('warm', { type: 'warm', names }, slot)));
+      return (results[0] ?? []) as Array<{ name: string; error: string }>;
     },
     async close() {
       closed = true;
-      const w = worker;
-      worker = undefined;
-      if (w) await w.terminate();
-      failAll(new Error('handler runtime closed'));
+      await Promise.all(
+        slots.map(async (slot) => {
+          const w = slot.worker;
+          slot.worker = undefined;
+          if (w) await w.terminate();
+          failSlot(slot, new Error('handler runtime closed'));
+        }),
+      );
     },
   };
 }

@@ -1,0 +1,128 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { DynamoDBClient, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { TABLE } from '../../src/shared/contract';
+import { spawnCli, type CliProcess } from '../support/cli-process';
+import { assertRealBundles } from '../support/real-handlers';
+import { TestClient } from '../support/ws-client';
+
+/**
+ * The bundled CLI (`cdk-websocket-chat-local`, `npm run dev`), run as a user runs it: parse what it prints,
+ * paste the wscat URLs into real clients, chat, stop it with a signal.
+ */
+
+assertRealBundles();
+
+const running: CliProcess[] = [];
+afterEach(async () => {
+  for (const cli of running.splice(0)) {
+    if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill('SIGKILL');
+    await cli.exited;
+  }
+});
+
+function start(args: string[]): CliProcess {
+  const cli = spawnCli(args);
+  running.push(cli);
+  return cli;
+}
+
+/** The banner's URL, the two pasted wscat URLs and the DynamoDB endpoint. */
+async function banner(cli: CliProcess) {
+  await cli.waitForStdout(/Press Ctrl\+C to stop/);
+  const out = cli.stdout();
+  const wscat = [...out.matchAll(/npx wscat -c '([^']+)'/g)].map((m) => m[1]);
+  return {
+    url: out.match(/WebSocket URL\s+(ws:\/\/\S+)/)![1],
+    dynamo: out.match(/DynamoDB\s+(http:\/\/\S+)/)![1],
+    table: out.match(/table (\S+),/)![1],
+    wscat,
+  };
+}
+
+test('prints a working URL, tokens and wscat lines; SIGTERM closes sockets with 1001 and exits 0', async () => {
+  const cli = start(['--port', '0', '--quiet']);
+  const { url, wscat } = await banner(cli);
+  expect(url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/dev$/);
+  expect(wscat).toHaveLength(2);
+  for (const line of wscat) expect(line.startsWith(`${url}?room_id=lobby&token=`)).toBe(true);
+
+  const alice = await TestClient.connect(wscat[0]);
+  const bob = await TestClient.connect(wscat[1]);
+  alice.send({ action: 'sendMessage', message: 'hello from the CLI test' });
+  const [frame] = await bob.waitFor((f) => f.action === 'message');
+  expect(frame).toMatchObject({ user_id: 'alice', room_id: 'lobby', message: 'hello from the CLI test' });
+  bob.send({ action: 'ping' });
+  await bob.next('pong');
+
+  cli.child.kill('SIGTERM');
+  expect((await alice.closed).code).toBe(1001);
+  expect((await bob.closed).code).toBe(1001);
+  expect(await cli.exited).toEqual({ code: 0, signal: null });
+});
+
+test('--secret, --stage and --persist: data survives a restart', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'chat-persist-'));
+  try {
+    const first = start(['--port', '0', '--quiet', '--stage', 'local', '--secret', 'top-secret', '--persist', dir]);
+    const one = await banner(first);
+    expect(one.url).toMatch(/\/local$/);
+    expect(first.stdout()).not.toContain('top-secret');
+    expect(first.stdout()).toContain(`persisted in ${dir}`);
+    const db = (endpoint: string) =>
+      new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const client1 = db(one.dynamo);
+    await client1.send(
+      new PutItemCommand({
+        TableName: one.table,
+        Item: { [TABLE.partitionKey]: { S: 'kept-row' }, [TABLE.roomId]: { S: 'r' }, [TABLE.userId]: { S: 'u' } },
+      }),
+    );
+    client1.destroy();
+    first.child.kill('SIGINT');
+    expect((await first.exited).code).toBe(0);
+
+    const second = start(['--port', '0', '--quiet', '--persist', dir]);
+    const two = await banner(second);
+    const client2 = db(two.dynamo);
+    const { Items } = await client2.send(new ScanCommand({ TableName: two.table }));
+    client2.destroy();
+    expect(Items?.map((i) => i[TABLE.partitionKey].S)).toEqual(['kept-row']);
+    second.child.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--help prints the usage and exits 0', async () => {
+  const cli = start(['--help']);
+  expect((await cli.exited).code).toBe(0);
+  expect(cli.stdout()).toMatch(/^Usage: cdk-websocket-chat-local/);
+});
+
+test.each([[['--bogus']], [['--port', 'abc']], [['extra']]])('%j prints the usage on stderr and exits non-zero', async (args) => {
+  const cli = start(args);
+  const { code } = await cli.exited;
+  expect(code).not.toBe(0);
+  expect(cli.stderr()).toMatch(/^error: /);
+  expect(cli.stderr()).toContain('Usage: cdk-websocket-chat-local');
+  expect(cli.stdout()).toBe('');
+});
+
+test('a taken port is reported clearly and exits non-zero', async () => {
+  const blocker: Server = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  const { port } = blocker.address() as AddressInfo;
+  try {
+    const cli = start(['--port', String(port)]);
+    const { code } = await cli.exited;
+    expect(code).toBe(1);
+    expect(cli.stderr()).toContain(`Port ${port} on 127.0.0.1 is already in use (EADDRINUSE)`);
+  } finally {
+    await new Promise((resolve) => blocker.close(resolve));
+  }
+});
