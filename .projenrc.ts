@@ -61,7 +61,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-apigatewaymanagementapi@^3',
     '@aws-sdk/client-dynamodb@^3',
     '@aws-sdk/client-secrets-manager@^3',
-    '@smithy/node-http-handler@^4',
+    '@smithy/signature-v4@^5',
     '@types/aws-lambda@^8',
     '@types/ws@^8',
     'aws-sdk-client-mock@^4',

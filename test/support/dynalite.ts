@@ -16,6 +16,9 @@ export interface LocalDynamo {
 
 let tableCounter = 0;
 
+/** Credentials for clients talking to local servers. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
+
 /** Credentials and region for SDK clients talking to local servers. */
 export const LOCAL_AWS_ENV = {
   AWS_REGION: 'us-east-1',
@@ -34,7 +37,7 @@ export async function startDynalite(): Promise<LocalDynamo> {
   const client = new DynamoDBClient({
     endpoint,
     region: LOCAL_AWS_ENV.AWS_REGION,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    credentials: LOCAL_CREDENTIALS,
   });
   return {
     endpoint,

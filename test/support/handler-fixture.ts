@@ -1,11 +1,10 @@
-import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { setLocalAwsEnv } from './aws-env';
 import { ConnectionsServer } from './connections-server';
-import { startDynalite, type LocalDynamo } from './dynalite';
+import { LOCAL_CREDENTIALS, startDynalite, type LocalDynamo } from './dynalite';
 import { captureLog } from './log-capture';
 import { readRouteConfig } from '../../src/handlers/lib/config';
 import type { WebSocketRouteEvent } from '../../src/handlers/lib/events';
-import { createManagementClient } from '../../src/handlers/lib/management';
+import { createManagementClient, type SignedConnectionsApi } from '../../src/handlers/lib/management';
 import type { SendMessageDeps } from '../../src/handlers/lib/send-message';
 
 /** Handler dependencies plus the captured log. */
@@ -15,7 +14,7 @@ export type FixtureDeps = SendMessageDeps & { readonly logs: ReturnType<typeof c
 export interface HandlerFixture {
   readonly dynamo: LocalDynamo;
   readonly server: ConnectionsServer;
-  readonly management: ApiGatewayManagementApiClient;
+  readonly management: SignedConnectionsApi;
   /** Handler dependencies on a fresh table, with an in-memory log. */
   deps(env?: Record<string, string>, overrides?: Partial<SendMessageDeps>): Promise<FixtureDeps>;
   close(): Promise<void>;
@@ -24,7 +23,7 @@ export interface HandlerFixture {
 export async function startHandlerFixture(): Promise<HandlerFixture> {
   setLocalAwsEnv();
   const [dynamo, server] = await Promise.all([startDynalite(), ConnectionsServer.start('dev')]);
-  const management = createManagementClient({ endpoint: server.endpoint, maxSockets: 10, timeoutMs: 1000, region: 'us-east-1' });
+  const management = createManagementClient({ endpoint: server.endpoint, maxSockets: 10, region: 'us-east-1', credentials: async () => LOCAL_CREDENTIALS });
   return {
     dynamo,
     server,

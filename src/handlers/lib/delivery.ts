@@ -1,22 +1,26 @@
-import { PostToConnectionCommand, type ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { deleteGoneConnection } from './connections-store';
 import { backoffDelayMs, classifyPostError, httpStatusOf, sleep as timerSleep, type PostFailureKind } from './retry';
 
-/**
- * A poster that answers with the HTTP status rather than throwing (e.g. a lean hand-signed `@connections`
- * client); it rejects only when no answer came (network error, time-out, abort).
- */
-export interface StatusPoster {
-  post(connectionId: string, data: Uint8Array | string, signal?: AbortSignal): Promise<{ readonly status: number; readonly errorType?: string }>;
+/** What `@connections` answered to one post. */
+export interface PostResponse {
+  /** HTTP status: 200 delivered, 410 gone, 429 throttled, … */
+  readonly status: number;
+  /** `x-amzn-ErrorType` of an error answer, e.g. `GoneException`. */
+  readonly errorType?: string;
 }
 
-/** What posts go through: the SDK client, or a {@link StatusPoster}. */
-export type ConnectionsClient = ApiGatewayManagementApiClient | StatusPoster;
+/**
+ * Posts one frame to one connection and answers with the HTTP status rather than throwing (the handlers use
+ * `SignedConnectionsApi`); it rejects only when no answer came (network error, time-out, abort).
+ */
+export interface StatusPoster {
+  post(connectionId: string, data: Uint8Array | string, signal?: AbortSignal): Promise<PostResponse>;
+}
 
 /** Where posts go, and the table whose rows a 410 removes. */
 export interface PostTarget {
-  readonly management: ConnectionsClient;
+  readonly management: StatusPoster;
   readonly dynamo: DynamoDBClient;
   readonly tableName: string;
 }
@@ -92,21 +96,17 @@ export async function postToConnection(
 
 /** One attempt with its own deadline: undefined when delivered, else how it failed. */
 async function attemptPost(
-  client: ConnectionsClient,
+  client: StatusPoster,
   connectionId: string,
   data: Uint8Array | string,
   timeoutMs: number,
 ): Promise<{ kind: PostFailureKind; status?: number; errorName?: string } | undefined> {
   const signal = AbortSignal.timeout(timeoutMs);
   try {
-    if ('post' in client) {
-      const { status, errorType } = await client.post(connectionId, data, signal);
-      if (status >= 200 && status < 300) return undefined;
-      const answered = { name: errorType ?? `HTTP${status}`, $metadata: { httpStatusCode: status } };
-      return { kind: classifyPostError(answered), status, errorName: answered.name };
-    }
-    await client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }), { abortSignal: signal });
-    return undefined;
+    const { status, errorType } = await client.post(connectionId, data, signal);
+    if (status >= 200 && status < 300) return undefined;
+    const answered = { name: errorType ?? `HTTP${status}`, $metadata: { httpStatusCode: status } };
+    return { kind: classifyPostError(answered), status, errorName: answered.name };
   } catch (err) {
     return { kind: classifyPostError(err), status: httpStatusOf(err), errorName: (err as { name?: string } | null)?.name };
   }

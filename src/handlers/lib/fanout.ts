@@ -1,12 +1,12 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { roomPages, type RoomPage } from './connections-store';
-import { postToConnection, type ConnectionsClient, type PostPolicy, type PostResult, type StatusPoster } from './delivery';
+import { postToConnection, type PostPolicy, type PostResult, type StatusPoster } from './delivery';
 
 /** Everything a fan-out needs, injected (the handler builds it from the environment; a benchmark its own). */
 export interface FanoutOptions extends PostPolicy {
   readonly dynamo: DynamoDBClient;
-  /** The SDK `@connections` client (see `createManagementClient`), or any {@link StatusPoster}. */
-  readonly management: ConnectionsClient;
+  /** The `@connections` client (see `createManagementClient`), or any {@link StatusPoster}. */
+  readonly management: StatusPoster;
   readonly tableName: string;
   readonly roomId: string;
   /** The encoded frame, posted as is to every recipient. */

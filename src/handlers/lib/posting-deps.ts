@@ -1,5 +1,5 @@
 import { requireSetting, type Env } from './config';
-import type { ConnectionsClient, PostPolicy, PostTarget } from './delivery';
+import type { PostPolicy, PostTarget, StatusPoster } from './delivery';
 import type { Logger } from './log';
 import { createManagementClient } from './management';
 import { routeDepsFromEnv, type RouteDeps } from './route-deps';
@@ -7,8 +7,8 @@ import { ENV } from '../../shared/contract';
 
 /** What the routes that post to connections need. */
 export interface PostingDeps extends RouteDeps {
-  /** Posts to connections: the SDK client by default, or any `StatusPoster`. */
-  readonly management: ConnectionsClient;
+  /** Posts to connections (`SignedConnectionsApi` by default). */
+  readonly management: StatusPoster;
   /** Uniform random numbers for the backoff jitter. @default Math.random */
   readonly random?: () => number;
   /** @default a timer */
@@ -22,7 +22,8 @@ export function postingDepsFromEnv(env: Env = process.env, log?: Logger): Postin
   const management = createManagementClient({
     endpoint: requireSetting(config.managementEndpoint, ENV.managementEndpoint),
     maxSockets: config.fanoutConcurrency,
-    timeoutMs: config.postTimeoutMs,
+    // The DynamoDB client's provider chain: the same credentials, resolved and refreshed once.
+    credentials: () => deps.dynamo.config.credentials(),
   });
   return { ...deps, management };
 }

@@ -1,22 +1,21 @@
-import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient, ProvisionedThroughputExceededException, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { fanOut, FanoutQueryError, type FanoutOptions } from '../../../src/handlers/lib/fanout';
-import { createManagementClient } from '../../../src/handlers/lib/management';
+import { createManagementClient, type SignedConnectionsApi } from '../../../src/handlers/lib/management';
 import { setLocalAwsEnv } from '../../support/aws-env';
 import { ConnectionsServer } from '../../support/connections-server';
 import { allConnectionIds, idRange, nowSeconds, seedConnections } from '../../support/connections-table';
-import { startDynalite, type LocalDynamo } from '../../support/dynalite';
+import { LOCAL_CREDENTIALS, startDynalite, type LocalDynamo } from '../../support/dynalite';
 
 setLocalAwsEnv();
 
 let dynamo: LocalDynamo;
 let server: ConnectionsServer;
-let management: ApiGatewayManagementApiClient;
+let management: SignedConnectionsApi;
 
 beforeAll(async () => {
   [dynamo, server] = await Promise.all([startDynalite(), ConnectionsServer.start('prod')]);
-  management = createManagementClient({ endpoint: server.endpoint, maxSockets: 50, timeoutMs: 1000, region: 'us-east-1' });
+  management = createManagementClient({ endpoint: server.endpoint, maxSockets: 50, region: 'us-east-1', credentials: async () => LOCAL_CREDENTIALS });
 });
 afterEach(() => server.reset());
 afterAll(async () => {
@@ -143,7 +142,7 @@ test('the concurrency bound holds at the server (fan-out workers, not only the s
 test('the agent alone also caps sockets at maxSockets', async () => {
   const table = await dynamo.newTable();
   await seedConnections(dynamo.client, table, idRange('k', 40).map((id) => ({ id, room: 'pool' })));
-  const narrow = createManagementClient({ endpoint: server.endpoint, maxSockets: 4, timeoutMs: 5000, region: 'us-east-1' });
+  const narrow = createManagementClient({ endpoint: server.endpoint, maxSockets: 4, region: 'us-east-1', credentials: async () => LOCAL_CREDENTIALS });
   server.holdInBatchesOf(4);
   try {
     const stats = await fanOut(options(table, 'pool', { management: narrow, concurrency: 20 }));

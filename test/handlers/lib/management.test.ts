@@ -1,0 +1,122 @@
+import { createHash, createHmac } from 'node:crypto';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { SignedConnectionsApi } from '../../../src/handlers/lib/management';
+
+type SourceData = string | ArrayBuffer | ArrayBufferView;
+const bytes = (d: SourceData): string | Buffer =>
+  typeof d === 'string' ? d : ArrayBuffer.isView(d) ? Buffer.from(d.buffer, d.byteOffset, d.byteLength) : Buffer.from(d);
+
+/** node:crypto behind the SDK signer's hash interface. */
+class NodeSha256 {
+  private readonly hash;
+  constructor(secret?: SourceData) {
+    this.hash = secret ? createHmac('sha256', bytes(secret)) : createHash('sha256');
+  }
+  update(data: SourceData): void {
+    this.hash.update(bytes(data));
+  }
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.hash.digest());
+  }
+}
+
+const NOW = Date.UTC(2026, 10, 22, 10, 11, 12);
+const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
+
+/** What the AWS SDK's own signer produces for the same request. */
+async function sdkAuthorization(
+  endpoint: string, path: string, body: string, creds: typeof credentials & { sessionToken?: string },
+): Promise<string> {
+  const url = new URL(endpoint);
+  const signer = new SignatureV4({ service: 'execute-api', region: 'eu-west-1', credentials: creds, sha256: NodeSha256 });
+  const signed = await signer.sign({
+    method: 'POST',
+    protocol: url.protocol,
+    hostname: url.hostname,
+    port: url.port ? Number(url.port) : undefined,
+    path,
+    query: {},
+    headers: { 'host': url.host, 'content-type': 'application/octet-stream' },
+    body,
+  }, { signingDate: new Date(NOW) });
+  return signed.headers.authorization;
+}
+
+describe('SigV4 signature', () => {
+  test.each([
+    ['a plain id', 'https://abc123.execute-api.eu-west-1.amazonaws.com/dev', 'L0SM9cOFvHcCIhw=', undefined],
+    ['an id with + and /', 'https://abc123.execute-api.eu-west-1.amazonaws.com/prod', 'a+b/c=', undefined],
+    ['a session token', 'https://abc123.execute-api.eu-west-1.amazonaws.com/dev', 'Zx=', 'FwoGZXIvYXdzEXAMPLE//token='],
+    ['a local endpoint with a port', 'http://127.0.0.1:8080/dev', 'conn-1', undefined],
+  ])('equals the SDK signer for %s', async (_name, endpoint, connectionId, sessionToken) => {
+    const api = new SignedConnectionsApi({ endpoint, region: 'eu-west-1', credentials: async () => credentials, maxSockets: 1, now: () => NOW });
+    const creds = { ...credentials, ...(sessionToken ? { sessionToken } : {}) };
+    const body = '{"action":"message","message":"héllo"}';
+    const path = `${new URL(endpoint).pathname}/@connections/${encodeURIComponent(connectionId)}`;
+    const headers = api.sign(path, Buffer.from(body), creds);
+    expect(headers.authorization).toBe(await sdkAuthorization(endpoint, path, body, creds));
+    expect(headers['x-amz-date']).toBe('20261122T101112Z');
+    if (sessionToken) expect(headers['x-amz-security-token']).toBe(sessionToken);
+  });
+
+  test('a different secret gives a different signature', () => {
+    const api = new SignedConnectionsApi({ endpoint: 'https://x.example.com/dev', region: 'eu-west-1', credentials: async () => credentials, maxSockets: 1, now: () => NOW });
+    const a = api.sign('/dev/@connections/c', Buffer.from('x'), credentials).authorization;
+    const b = api.sign('/dev/@connections/c', Buffer.from('x'), { ...credentials, secretAccessKey: 'other' }).authorization;
+    expect(a).not.toBe(b);
+  });
+});
+
+describe('posting over HTTP', () => {
+  let server: http.Server;
+  let endpoint: string;
+  const seen: Array<{ method?: string; url?: string; headers: http.IncomingHttpHeaders; body: string }> = [];
+  let answer: (res: http.ServerResponse) => void = (res) => res.writeHead(200).end();
+
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        seen.push({ method: req.method, url: req.url, headers: req.headers, body });
+        answer(res);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/dev`;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+  });
+  beforeEach(() => {
+    seen.length = 0;
+    answer = (res) => res.writeHead(200).end();
+  });
+
+  const api = () => new SignedConnectionsApi({ endpoint, region: 'us-east-1', credentials: async () => credentials, maxSockets: 4 });
+
+  test('POSTs the frame, signed, to /{stage}/@connections/{id}', async () => {
+    const response = await api().post('ab+c=', '{"action":"pong"}');
+    expect(response).toEqual({ status: 200 });
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ method: 'POST', url: '/dev/@connections/ab%2Bc%3D', body: '{"action":"pong"}' });
+    expect(seen[0].headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/us-east-1\/execute-api\/aws4_request, SignedHeaders=content-type;host;x-amz-content-sha256;x-amz-date, Signature=[0-9a-f]{64}$/);
+  });
+
+  test('reports 410 with its error type', async () => {
+    answer = (res) => res.writeHead(410, { 'x-amzn-ErrorType': 'GoneException:http://internal' }).end('{"message":"GoneException"}');
+    expect(await api().post('gone', 'x')).toEqual({ status: 410, errorType: 'GoneException' });
+  });
+
+  test('rejects when aborted before an answer', async () => {
+    answer = () => undefined; // never answers
+    await expect(api().post('hung', 'x', AbortSignal.timeout(50))).rejects.toThrow(/abort|timeout/i);
+  });
+
+  test('rejects on a refused connection', async () => {
+    const closed = new SignedConnectionsApi({ endpoint: 'http://127.0.0.1:1/dev', region: 'us-east-1', credentials: async () => credentials, maxSockets: 1 });
+    await expect(closed.post('c', 'x')).rejects.toThrow(/ECONNREFUSED/);
+  });
+});
