@@ -20,6 +20,8 @@ export function verifyOptions(policy: TokenPolicy): JWTVerifyOptions {
   if (policy.algorithms.length === 0) throw new Error('no algorithms allowed');
   return {
     algorithms: [...policy.algorithms],
+    // A token that never expires would be a standing credential in URLs and logs: exp is required.
+    requiredClaims: ['exp'],
     clockTolerance: policy.clockToleranceSeconds,
     ...(policy.issuer ? { issuer: policy.issuer } : {}),
     ...(policy.audience.length > 0 ? { audience: [...policy.audience] } : {}),

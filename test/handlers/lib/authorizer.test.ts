@@ -174,6 +174,12 @@ describe('hs256', () => {
     await expectUnauthorized(authorize(event({ token: justExpired }), strict));
   });
 
+  test('a token without exp is 401', async () => {
+    const token = await signToken(SECRET, { sub: 'user-1', iat: nowSec() }, { noDefaults: true });
+    await expectUnauthorized(authorize(event({ token }), deps));
+    expect(lastLog()).toMatchObject({ reason: 'token_invalid', detail: 'ERR_JWT_CLAIM_VALIDATION_FAILED' });
+  });
+
   test('a not-yet-valid token (nbf in the future) is 401', async () => {
     const token = await signToken(SECRET, { nbf: nowSec() + 120 });
     await expectUnauthorized(authorize(event({ token }), deps));

@@ -1,10 +1,15 @@
 import { roomAllowedByClaims, userIdFromClaims, verifyOptions } from '../../../src/handlers/lib/jwt';
 
 describe('verifyOptions', () => {
-  test('pins the algorithms and sets only the configured checks', () => {
-    expect(verifyOptions({ algorithms: ['HS256'], audience: [], clockToleranceSeconds: 5 })).toEqual({ algorithms: ['HS256'], clockTolerance: 5 });
+  test('pins the algorithms, requires exp, and sets only the configured checks', () => {
+    expect(verifyOptions({ algorithms: ['HS256'], audience: [], clockToleranceSeconds: 5 })).toEqual({
+      algorithms: ['HS256'],
+      requiredClaims: ['exp'],
+      clockTolerance: 5,
+    });
     expect(verifyOptions({ algorithms: ['RS256'], issuer: 'i', audience: ['a', 'b'], clockToleranceSeconds: 0 })).toEqual({
       algorithms: ['RS256'],
+      requiredClaims: ['exp'],
       clockTolerance: 0,
       issuer: 'i',
       audience: ['a', 'b'],
