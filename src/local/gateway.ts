@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
-import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, WebSocket } from 'ws';
 import { decideOnError, decideOnResult, type AuthorizerDecision } from './authorizer-result';
@@ -19,9 +19,9 @@ import {
   type ApiInfo,
   type AuthorizerContext,
   type ConnectionInfo,
-  type HandshakeRequest,
 } from './events';
 import { defaultHandlersDir, handlerFile, HandlerError, startHandlerRuntime, type HandlerOutput, type HandlerRuntime } from './handlers';
+import { identitySourcesPresent, integrationResponse, isWebSocketHandshake, rejectUpgrade } from './handshake';
 import { handleManagementRequest, sendError, type ManagedConnection } from './management-api';
 import { startSecretsEmulator, type SecretsEmulator } from './secrets-emulator';
 import { DEFAULTS, ENV, LIMITS } from '../shared/contract';
@@ -300,13 +300,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     if (requestUrl.pathname !== `/${stage}` && requestUrl.pathname !== `/${stage}/`) {
       return reject(socket, 403, `no stage at ${requestUrl.pathname}`);
     }
-    // What ws checks in handleUpgrade, checked before $connect runs (a row must not be written for a
-    // handshake that then fails).
-    const key = req.headers['sec-websocket-key'];
-    const version = req.headers['sec-websocket-version'];
-    const valid = req.method === 'GET' && req.headers.upgrade?.toLowerCase() === 'websocket' &&
-      !!key && /^[+/0-9A-Za-z]{22}==$/.test(key) && (version === '13' || version === '8');
-    if (!valid) {
+    if (!isWebSocketHandshake(req)) {
       return reject(socket, 400, 'not a WebSocket handshake');
     }
     const sourceIp = (socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
@@ -384,14 +378,8 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     const routeKey = selectRoute(data, isBinary, routeKeys);
     const event = messageEvent(api, conn.info, routeKey, data, isBinary, conn.authorizer);
     const { connectionId, requestId } = event.requestContext;
-    const handler = routes[routeKey];
-    if (!handler) {
-      // No route and no $default: API Gateway answers Forbidden.
-      sendFrame(conn, { message: 'Forbidden', connectionId, requestId });
-      return;
-    }
     // The integration's result is not sent back (no route responses); only @connections posts reach clients.
-    track(handlers.invoke(handler, event)).catch((err: Error) => {
+    track(handlers.invoke(routes[routeKey], event)).catch((err: Error) => {
       log(`${routeKey} ${connectionId} failed: ${describeError(err)}`);
       sendFrame(conn, { message: 'Internal server error', connectionId, requestId });
       events.emit('handlerError', { routeKey, connectionId, error: err });
@@ -475,57 +463,6 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       return closing;
     },
   };
-}
-
-/** The part of an integration response API Gateway reads on `$connect`. */
-function integrationResponse(result: unknown): { statusCode: number; body?: string; protocol?: string } {
-  if (result === null || typeof result !== 'object') return { statusCode: 200 };
-  const { statusCode, body, headers } = result as { statusCode?: unknown; body?: unknown; headers?: unknown };
-  let protocol: string | undefined;
-  if (headers && typeof headers === 'object') {
-    for (const [name, value] of Object.entries(headers)) {
-      if (name.toLowerCase() === 'sec-websocket-protocol' && typeof value === 'string') protocol = value;
-    }
-  }
-  return {
-    statusCode: typeof statusCode === 'number' ? statusCode : Number(statusCode ?? 200) || 200,
-    body: typeof body === 'string' ? body : undefined,
-    protocol,
-  };
-}
-
-/** `route.request.querystring.X` / `route.request.header.X`: every source must be present and non-empty. */
-export function identitySourcesPresent(sources: readonly string[], request: HandshakeRequest): boolean {
-  return sources.every((source) => {
-    const query = /^route\.request\.querystring\.(.+)$/.exec(source);
-    if (query) return !!request.queryStringParameters[query[1]];
-    const header = /^route\.request\.header\.(.+)$/.exec(source);
-    if (header) {
-      const wanted = header[1].toLowerCase();
-      return Object.entries(request.headers).some(([name, value]) => name.toLowerCase() === wanted && value !== '');
-    }
-    return true;
-  });
-}
-
-/** Writes an HTTP error response on a socket that asked to upgrade, and closes it. */
-export function rejectUpgrade(socket: Socket, statusCode: number, body?: string): void {
-  if (socket.destroyed) return;
-  const text = body ?? JSON.stringify({ message: statusMessage(statusCode) });
-  socket.once('finish', () => socket.destroy());
-  socket.end(
-    `HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode] ?? 'Error'}\r\n` +
-      'Connection: close\r\n' +
-      'Content-Type: application/json\r\n' +
-      `Content-Length: ${Buffer.byteLength(text)}\r\n` +
-      '\r\n' +
-      text,
-  );
-}
-
-function statusMessage(statusCode: number): string {
-  if (statusCode === 500) return 'Internal server error';
-  return STATUS_CODES[statusCode] ?? 'Error';
 }
 
 function describeError(err: Error): string {
