@@ -1,3 +1,6 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as vm from 'node:vm';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 // The examples import `cdk-websocket-chat` by name; jest's moduleNameMapper points it at src/ (see .projenrc.ts).
@@ -156,6 +159,93 @@ describe('examples/step-functions-push: results pushed to the caller by Step Fun
       const inline: string | undefined = fn.Properties.Code.ZipFile;
       if (inline !== undefined) expect(inline.length).toBeLessThan(2000);
     }
+  });
+
+  describe('the inline handlers', () => {
+    const inlineCode = (prefix: string): string =>
+      template.findResources('AWS::Lambda::Function')[idOf(template, 'AWS::Lambda::Function', prefix)].Properties.Code.ZipFile;
+
+    /** Loads inline code as Lambda loads index.js, with the given `require` and `process`. */
+    const load = <T>(prefix: string, req: (id: string) => unknown): T => {
+      const module = { exports: {} as T };
+      new vm.Script(`(function (exports, require, module, process) {${inlineCode(prefix)}\n})`)
+        .runInThisContext()(module.exports, req, module, process);
+      return module.exports;
+    };
+
+    test('StartQuery starts an execution with the caller\'s connection id, user and query', async () => {
+      // @aws-sdk/client-sfn (in the Lambda runtime) is not a dependency of this repository: a stand-in records the call.
+      const started: unknown[] = [];
+      const sfnStandIn = {
+        SFNClient: class { async send(command: { input: unknown }) { started.push(command.input); return {}; } },
+        StartExecutionCommand: class { constructor(public readonly input: unknown) {} },
+      };
+      process.env.STATE_MACHINE_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:Query';
+      const { handler } = load<{ handler: (event: unknown) => Promise<unknown> }>('StartQuery', (id) => {
+        expect(id).toBe('@aws-sdk/client-sfn');
+        return sfnStandIn;
+      });
+      const event = (body: string) => ({
+        body,
+        requestContext: { connectionId: 'conn-1=', routeKey: 'query', authorizer: { userId: 'alice', roomId: 'lobby' } },
+      });
+
+      await expect(handler(event(JSON.stringify({ action: 'query', query: 'how many rooms?' })))).resolves.toEqual({ statusCode: 202 });
+      expect(started).toEqual([{
+        stateMachineArn: process.env.STATE_MACHINE_ARN,
+        input: JSON.stringify({ connectionId: 'conn-1=', userId: 'alice', query: 'how many rooms?' }),
+      }]);
+      for (const bad of ['not json', JSON.stringify({ action: 'query' }), JSON.stringify({ action: 'query', query: 'x'.repeat(1001) })]) {
+        await expect(handler(event(bad))).resolves.toEqual({ statusCode: 400 });
+      }
+      expect(started).toHaveLength(1);
+    });
+
+    describe('PushResult against an HTTP @connections endpoint', () => {
+      let server: Server;
+      let status = 200;
+      const posts: Array<{ method?: string; url?: string; body: string }> = [];
+      let handler: (event: unknown) => Promise<unknown>;
+
+      beforeAll(async () => {
+        server = createServer((req: IncomingMessage, res) => {
+          let body = '';
+          req.on('data', (chunk: Buffer) => { body += chunk.toString(); });
+          req.on('end', () => {
+            posts.push({ method: req.method, url: req.url, body });
+            res.writeHead(status, { 'content-type': 'application/json' }).end(status === 200 ? '' : '{"message":"Gone"}');
+          });
+        });
+        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+        const env = {
+          MANAGEMENT_ENDPOINT: `http://127.0.0.1:${(server.address() as AddressInfo).port}/dev`,
+          AWS_REGION: 'eu-west-1',
+          AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+          AWS_SECRET_ACCESS_KEY: 'example',
+        };
+        Object.assign(process.env, env);
+        // The real SDK client, from this repository's devDependencies.
+        handler = load<{ handler: typeof handler }>('PushResult', require).handler;
+      });
+      afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+      test('posts the result as a queryResult frame to the connection', async () => {
+        status = 200;
+        const result = { query: 'q', answer: 'alice asked: q' };
+        await expect(handler({ connectionId: 'abc=', result })).resolves.toEqual({ delivered: true });
+        expect(posts.at(-1)).toEqual({ method: 'POST', url: '/dev/@connections/abc%3D', body: JSON.stringify({ action: 'queryResult', ...result }) });
+      });
+
+      test('410 Gone: the client has left, nothing to retry', async () => {
+        status = 410; // without an x-amzn-ErrorType header: the status code alone decides
+        await expect(handler({ connectionId: 'gone=', result: {} })).resolves.toEqual({ delivered: false, gone: true });
+      });
+
+      test('other failures are thrown, for the state machine to retry', async () => {
+        status = 500;
+        await expect(handler({ connectionId: 'abc=', result: {} })).rejects.toThrow();
+      });
+    });
   });
 
   test('bin/app.ts synthesizes a cloud assembly', () => {

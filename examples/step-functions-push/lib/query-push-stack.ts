@@ -37,7 +37,7 @@ exports.handler = async ({ connectionId, result }) => {
     await api.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: JSON.stringify({ action: 'queryResult', ...result }) }));
     return { delivered: true };
   } catch (err) {
-    if (err.name === 'GoneException') return { delivered: false, gone: true };
+    if (err.$metadata?.httpStatusCode === 410) return { delivered: false, gone: true };
     throw err;
   }
 };`;
