@@ -152,9 +152,11 @@ project.testTask.prependSpawn(project.tasks.tryFind('bundle')!);
 
 // --- Packaging, jsii targets, README snippets, examples and the consumer test ---------------------------
 // The npm tarball carries lib/, .jsii, assets/ (handler bundles + the local gateway), the bundled
-// dependencies, API.md, README.md and LICENSE: nothing used only to build, test, document or measure.
+// dependencies, API.md, README.md and LICENSE, and the rosetta fixtures (a few KB: tools that translate the
+// examples from the published package, such as Construct Hub, compile them with these; aws/aws-cdk#15011).
+// Nothing used only to build, test or measure (test/consumer/check-tarball.js enforces it).
 project.npmignore?.exclude(
-  '/.ci/', '/bench/', '/BENCHMARKS.md', '/examples/', '/rosetta/', '/scripts/', '/.local-data/', '/cdk.out/',
+  '/.ci/', '/bench/', '/BENCHMARKS.md', '/examples/', '/scripts/', '/.local-data/', '/cdk.out/',
   '*.tabl.json', '*.tgz', '*.tsbuildinfo', '*.map', '/.jsii.*',
 );
 project.gitignore.exclude('*.tabl.json', '/examples/*/cdk.out/', '/examples/*/node_modules/');

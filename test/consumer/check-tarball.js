@@ -39,7 +39,9 @@ function category(file) {
   if (['package.json', 'README.md', 'LICENSE', 'API.md', '.jsii'].includes(file)) return file;
   if (/^lib\/.+\.(js|d\.ts)$/.test(file)) return 'lib/';
   if (/^assets\/handlers\/[a-z-]+\.lambda\/index\.js$/.test(file)) return 'assets/handlers/';
-  if (/^assets\/local\/.+\.(js|json)$/.test(file)) return 'assets/local/';
+  // The local gateway's bundle and whatever it serves (no TypeScript sources, no source maps).
+  if (/^assets\/local\//.test(file) && !/\.(ts|map)$/.test(file)) return 'assets/local/';
+  if (/^rosetta\/[\w.-]+\.ts-fixture$/.test(file)) return 'rosetta/';
   const dep = /^node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(file);
   if (dep && bundled.has(dep[1])) return `node_modules/${dep[1]}`;
   return undefined;
@@ -50,7 +52,7 @@ assert.deepEqual(unexpected, [], `files that should not be in the tarball:\n  ${
 
 const required = [
   'package.json', 'README.md', 'LICENSE', 'API.md', '.jsii', 'lib/index.js', 'lib/index.d.ts',
-  'assets/local/cli/index.js',
+  'assets/local/cli/index.js', 'rosetta/default.ts-fixture',
   ...HANDLERS.map((h) => `assets/handlers/${h}.lambda/index.js`),
   ...[...(pkg.bundledDependencies ?? [])].map((d) => `node_modules/${d}/package.json`),
 ];
