@@ -157,7 +157,7 @@ project.testTask.prependSpawn(project.tasks.tryFind('bundle')!);
 // Nothing used only to build, test or measure (test/consumer/check-tarball.js enforces it).
 project.npmignore?.exclude(
   '/.ci/', '/bench/', '/BENCHMARKS.md', '/examples/', '/scripts/', '/.local-data/', '/cdk.out/',
-  '*.tabl.json', '*.tgz', '*.tsbuildinfo', '*.map', '/.jsii.*',
+  '*.tabl.json', '*.tgz', '*.tsbuildinfo', '*.map',
 );
 project.gitignore.exclude('*.tabl.json', '/examples/*/cdk.out/', '/examples/*/node_modules/');
 
