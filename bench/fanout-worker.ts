@@ -74,12 +74,16 @@ async function main(): Promise<void> {
   if (warmup) await once(-1);
   const seconds: number[] = [];
   let stats: BaselineStats | undefined;
+  const cpu0 = process.cpuUsage();
   for (let i = 0; i < reps; i++) {
     const t0 = process.hrtime.bigint();
     stats = await once(i);
     seconds.push(Number(process.hrtime.bigint() - t0) / 1e9);
   }
-  const result = { seconds, ...stats, peakRssMb: process.resourceUsage().maxRSS / 1024 };
+  const cpu = process.cpuUsage(cpu0);
+  // CPU time of this process (user + system) per post: what a Lambda's memory-proportional CPU share pays for.
+  const cpuMsPerPost = (cpu.user + cpu.system) / 1000 / (reps * Math.max(1, stats?.recipients ?? 0));
+  const result = { seconds, ...stats, cpuMsPerPost, peakRssMb: process.resourceUsage().maxRSS / 1024 };
   await new Promise<void>((resolve) => process.send!(result, undefined, {}, () => resolve()));
 }
 

@@ -48,6 +48,9 @@ interface FanoutRow {
   items_read: number;
   scan_items_read: number;
   peak_rss_mb: number;
+  cpu_ms_per_post: number;
+  /** The same for scan_unbounded, which posts through the AWS SDK client. */
+  scan_unbounded_cpu_ms_per_post: number;
 }
 
 interface WorkerResult {
@@ -55,6 +58,7 @@ interface WorkerResult {
   recipients: number;
   delivered: number;
   itemsRead: number;
+  cpuMsPerPost: number;
   peakRssMb: number;
 }
 
@@ -202,6 +206,8 @@ async function fanoutBench(dynamoEndpoint: string, connectionsUrl: string): Prom
     items_read: r.itemsRead,
     scan_items_read: scan.itemsRead,
     peak_rss_mb: round(r.peakRssMb, 1),
+    cpu_ms_per_post: round(r.cpuMsPerPost, 3),
+    scan_unbounded_cpu_ms_per_post: round(scan.cpuMsPerPost, 3),
   });
 
   const rows: FanoutRow[] = [];
@@ -332,15 +338,17 @@ interface Results {
 function renderTables(results: Results): string {
   const m = results.machine;
   const fanout = table(
-    ['connections', 'ours (s)', 'posts/s', 'sequential (s)', 'scan + Promise.all (s)', 'speed-up vs sequential', 'items read (ours)', 'items read (scan)', 'peak RSS (MB)'],
+    ['connections', 'ours (s)', 'posts/s', 'sequential (s)', 'scan + Promise.all (s)', 'speed-up vs sequential', 'items read (ours)',
+      'items read (scan)', 'CPU per post: ours / scan (ms)', 'peak RSS (MB)'],
     results.fanout.map((r) => [
       r.connections, r.seconds, r.posts_per_second, r.sequential_seconds, r.scan_unbounded_seconds,
-      r.sequential_seconds ? `${(r.sequential_seconds / r.seconds).toFixed(1)}×` : null, r.items_read, r.scan_items_read, r.peak_rss_mb,
+      r.sequential_seconds ? `${(r.sequential_seconds / r.seconds).toFixed(1)}×` : null, r.items_read, r.scan_items_read,
+      `${r.cpu_ms_per_post} / ${r.scan_unbounded_cpu_ms_per_post}`, r.peak_rss_mb,
     ]),
   );
   const sweep = table(
-    ['connections', 'concurrency', 'seconds', 'posts/s', 'peak RSS (MB)'],
-    results.concurrency_sweep.map((r) => [r.connections, r.concurrency, r.seconds, r.posts_per_second, r.peak_rss_mb]),
+    ['connections', 'concurrency', 'seconds', 'posts/s', 'CPU per post (ms)', 'peak RSS (MB)'],
+    results.concurrency_sweep.map((r) => [r.connections, r.concurrency, r.seconds, r.posts_per_second, r.cpu_ms_per_post, r.peak_rss_mb]),
   );
   const cold = table(
     ['handler', 'AWS SDK', 'bundle (bytes)', 'cold init, median (ms)', 'of which loading (ms)'],
