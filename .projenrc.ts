@@ -68,6 +68,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'cdk-nag@^3.0.2',
     'esbuild@^0.25',
     'jose@^6',
+    // The local gateway's chat page is tested in headless Chromium (the Debian package; no browser download).
+    'playwright-core@^1',
   ],
 
   tsJestOptions: {

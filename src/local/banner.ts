@@ -5,6 +5,10 @@ import { LIMITS } from '../shared/contract';
 export interface BannerInfo {
   readonly url: string;
   readonly managementEndpoint: string;
+  /** `http://host:port/`, when the gateway serves the chat page. */
+  readonly pageUrl?: string;
+  /** Whether the page can get dev tokens from the gateway (`POST /dev-token`, loopback only). */
+  readonly devTokenEndpoint?: boolean;
   readonly dynamoEndpoint: string;
   readonly tableName: string;
   readonly persistDir?: string;
@@ -38,6 +42,11 @@ export function formatBanner(info: BannerInfo): string {
     '',
     'cdk-websocket-chat local gateway is running',
     '',
+  ];
+  if (info.pageUrl) {
+    lines.push(`Open ${info.pageUrl} in two browser tabs, pick a name in each, and chat.`, '');
+  }
+  lines.push(
     `  WebSocket URL    ${info.url}`,
     `  @connections     ${info.managementEndpoint}/@connections/{connectionId}   (POST / GET / DELETE)`,
     `  DynamoDB         ${info.dynamoEndpoint}   table ${info.tableName}, ` +
@@ -45,11 +54,14 @@ export function formatBanner(info: BannerInfo): string {
     `  Handlers         ${info.handlersDir}`,
     `  Limits           idle ${info.idleTimeoutSeconds} s, max ${info.maxDurationSeconds} s, ` +
       `messages ${LIMITS.maxMessageBytes / 1024} KB`,
-  ];
+  );
+  if (info.pageUrl) {
+    lines.push(`  Chat page        ${info.pageUrl}` + (info.devTokenEndpoint ? `   (dev tokens: POST ${info.pageUrl}dev-token, this machine only)` : ''));
+  }
   if (info.generatedSecret) lines.push(`  HS256 key        ${info.generatedSecret}   (random; --secret <key> to choose one)`);
   lines.push('', `Dev tokens (HS256, valid ${Math.round(info.tokenTtlSeconds / 3600)} h):`);
   for (const user of users) lines.push(`  ${user.padEnd(6)} ${info.tokens[user]}`);
-  lines.push('', `Chat as ${users[0]} in room "${info.room}":`, `  ${wscatCommand(chatUrl(info.url, info.room, info.tokens[users[0]]), quote)}`);
+  lines.push('', `${info.pageUrl ? 'Or chat from a terminal, as' : 'Chat as'} ${users[0]} in room "${info.room}":`, `  ${wscatCommand(chatUrl(info.url, info.room, info.tokens[users[0]]), quote)}`);
   if (users[1]) {
     lines.push('', `In a second terminal, chat as ${users[1]}:`, `  ${wscatCommand(chatUrl(info.url, info.room, info.tokens[users[1]]), quote)}`);
   }

@@ -2,6 +2,7 @@ import { parseCliArgs, UsageError, USAGE, type CliOptions } from './args';
 import { formatBanner } from './banner';
 import { DEV_TOKEN_TTL_SECONDS } from './dev-token';
 import { GatewayListenError, startLocalGateway, type LocalGateway } from './gateway';
+import { PAGE_ASSETS } from './page/assets';
 
 /**
  * `cdk-websocket-chat-local` / `npm run dev`: parses the flags, starts the local gateway, prints where to
@@ -41,6 +42,9 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
       handlersDir: options.handlersDir,
       handlerOutput: options.quiet ? 'ignore' : 'inherit',
       log,
+      // The browser chat page, and the dev-token endpoint it gets its tokens from (local development only).
+      page: PAGE_ASSETS,
+      devTokenEndpoint: true,
     });
   } catch (err) {
     const hint = err instanceof GatewayListenError && err.code === 'EADDRINUSE' ? ' — stop the other process, or pick another port with --port (0 = any free port)' : '';
@@ -54,6 +58,8 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
     formatBanner({
       url: gateway.url,
       managementEndpoint: gateway.managementEndpoint,
+      pageUrl: gateway.pageUrl,
+      devTokenEndpoint: true,
       dynamoEndpoint: gateway.dynamoEndpoint,
       tableName: gateway.tableName,
       persistDir: options.persistDir,

@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, WebSocket } from 'ws';
 import { decideOnError, decideOnResult, type AuthorizerDecision } from './authorizer-result';
-import { createDevToken, randomSecret } from './dev-token';
+import { createDevToken, DEV_TOKEN_TTL_SECONDS, randomSecret } from './dev-token';
 import { startEmbeddedDynamo, type EmbeddedDynamo } from './dynamo';
 import {
   authorizerEvent,
@@ -24,6 +24,7 @@ import { defaultHandlersDir, handlerFile, HandlerError, startHandlerRuntime, typ
 import { identitySourcesPresent, integrationResponse, isWebSocketHandshake, rejectUpgrade } from './handshake';
 import { handleManagementRequest, sendError, type ManagedConnection } from './management-api';
 import { startSecretsEmulator, type SecretsEmulator } from './secrets-emulator';
+import { handleWebRequest, sendNotFound, type PageAssets, type WebOptions } from './web';
 import { DEFAULTS, ENV, LIMITS } from '../shared/contract';
 
 /**
@@ -95,6 +96,17 @@ export interface LocalGatewayOptions {
   readonly apiId?: string;
   /** Region the handlers see. @default 'us-east-1' */
   readonly region?: string;
+  /**
+   * Serve the browser chat page at `http://host:port/` (other paths that are neither the stage nor the API
+   * then answer 404). @default - no page (like API Gateway: 403 for other paths)
+   */
+  readonly page?: PageAssets;
+  /**
+   * Serve `POST /dev-token` (`{"sub":"NAME"}` → a dev token signed with the gateway's key), for the page.
+   * A local-development convenience only: it answers same-origin requests from this machine only (see web.ts).
+   * @default false
+   */
+  readonly devTokenEndpoint?: boolean;
 }
 
 /** What the gateway reports as it works (for tests and tools). */
@@ -114,6 +126,8 @@ export interface LocalGateway {
   readonly url: string;
   /** `http://host:port/{stage}` — the handlers' `MANAGEMENT_ENDPOINT`. */
   readonly managementEndpoint: string;
+  /** `http://host:port/` — the chat page, when it is served. */
+  readonly pageUrl?: string;
   readonly host: string;
   readonly port: number;
   readonly stage: string;
@@ -266,10 +280,27 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     return promise;
   };
 
+  const web: WebOptions = {
+    stage,
+    page: options.page,
+    // Local development only: mints a token for any name (see web.ts for who may ask).
+    devToken: options.devTokenEndpoint
+      ? (sub) => {
+        const now = Math.floor(Date.now() / 1000);
+        log(`dev token issued for "${sub}"`);
+        return { token: createDevToken({ secret, sub, now }), expiresAt: now + DEV_TOKEN_TTL_SECONDS };
+      }
+      : undefined,
+  };
+
   server.on('request', (req, res) => {
     if (handleManagementRequest(req, res, { stage, lookup: (id) => openConnection(id) })) return;
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (path === `/${stage}` || path === `/${stage}/`) sendError(res, 426, 'UpgradeRequired', 'Upgrade Required');
+    if (path === `/${stage}` || path === `/${stage}/`) return sendError(res, 426, 'UpgradeRequired', 'Upgrade Required');
+    if (handleWebRequest(req, res, web)) return;
+    req.resume();
+    // With the page, the gateway is also a small web server: 404. Without it, API Gateway's answer: 403.
+    if (options.page) sendNotFound(res);
     else sendError(res, 403, 'ForbiddenException', 'Forbidden');
   });
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
@@ -435,6 +466,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
   return {
     url,
     managementEndpoint,
+    pageUrl: options.page ? `http://${authority}/` : undefined,
     host: clientHost,
     port,
     stage,

@@ -88,4 +88,26 @@ test('the banner shows the URL, both tokens and two wscat lines', () => {
   expect(text).toContain('second terminal');
   expect(text).toContain('abc');
   expect(text).toContain('in memory');
+  expect(text).not.toContain('browser');
+});
+
+test('with the page, the banner says where to open it first', () => {
+  const text = formatBanner({
+    url: 'ws://127.0.0.1:8080/dev',
+    managementEndpoint: 'http://127.0.0.1:8080/dev',
+    pageUrl: 'http://127.0.0.1:8080/',
+    devTokenEndpoint: true,
+    dynamoEndpoint: 'http://127.0.0.1:1234',
+    tableName: 't',
+    handlersDir: '/h',
+    idleTimeoutSeconds: 600,
+    maxDurationSeconds: 7200,
+    tokenTtlSeconds: 4 * 3600,
+    tokens: { alice: 'TA', bob: 'TB' },
+    room: 'lobby',
+  });
+  const lines = text.split('\n');
+  expect(lines[3]).toBe('Open http://127.0.0.1:8080/ in two browser tabs, pick a name in each, and chat.');
+  expect(text).toContain('  Chat page        http://127.0.0.1:8080/   (dev tokens: POST http://127.0.0.1:8080/dev-token, this machine only)');
+  expect(text).toContain('Or chat from a terminal, as alice in room "lobby":');
 });

@@ -4,8 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { DynamoDBClient, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { renderPage } from '../../src/local/web';
 import { TABLE } from '../../src/shared/contract';
 import { spawnCli, type CliProcess } from '../support/cli-process';
+import { readPageAssets } from '../support/page-assets';
 import { assertRealBundles } from '../support/real-handlers';
 import { TestClient } from '../support/ws-client';
 
@@ -96,6 +98,39 @@ test('--secret, --stage and --persist: data survives a restart', async () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('serves the chat page embedded in the bundle (the src/local/page files), and dev tokens for it', async () => {
+  const cli = start(['--port', '0', '--quiet', '--stage', 'local']);
+  await cli.waitForStdout(/Press Ctrl\+C to stop/);
+  const pageUrl = cli.stdout().match(/Open (http:\/\/127\.0\.0\.1:\d+\/) in two browser tabs/)![1];
+  expect(cli.stdout()).toContain(`Chat page        ${pageUrl}`);
+  const page = readPageAssets();
+  const get = async (file: string) => {
+    const res = await fetch(new URL(file, pageUrl));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    return res.text();
+  };
+  expect(await get('/')).toBe(renderPage(page.html, 'local', '/dev-token'));
+  expect(await get('/app.js')).toBe(page.js);
+  expect(await get('/style.css')).toBe(page.css);
+  expect((await fetch(new URL('/nope', pageUrl))).status).toBe(404);
+  const token = await fetch(new URL('/dev-token', pageUrl), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ sub: 'dana' }),
+  });
+  expect(token.status).toBe(200);
+  const { token: jwt } = (await token.json()) as { token: string };
+  const url = cli.stdout().match(/WebSocket URL\s+(ws:\/\/\S+)/)![1];
+  const dana = await TestClient.connect(`${url}?room_id=lobby&token=${jwt}`);
+  dana.send({ action: 'ping' });
+  await dana.next('pong');
+  cli.child.kill('SIGTERM');
+  expect((await dana.closed).code).toBe(1001);
+  expect((await cli.exited).code).toBe(0);
 });
 
 test('--help prints the usage and exits 0', async () => {
