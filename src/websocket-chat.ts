@@ -90,18 +90,31 @@ export interface WebSocketChatProps {
   readonly maxMessageBytes?: number;
 
   /**
-   * Posts to connections in flight at once during a fan-out (also the HTTP agent's `maxSockets`).
+   * Posts to connections in flight at once during a fan-out (also the HTTP agent's `maxSockets`). At 20 ms per
+   * post, 100 in flight is at most 5,000 posts/s from one broadcast: half of API Gateway's account-wide
+   * 10,000 requests/s, which `@connections` posts share (see BENCHMARKS.md for the sweep that chose it).
    *
-   * @default 50
+   * @default 100
    */
   readonly fanoutConcurrency?: number;
 
   /**
-   * Memory of the Lambda handlers, in MiB.
+   * Memory of the Lambda handlers other than `sendMessage`, in MiB.
    *
    * @default 256
    */
   readonly handlerMemorySize?: number;
+
+  /**
+   * Memory of the `sendMessage` handler, in MiB. A fan-out is CPU-bound (signing and sending one HTTP request per
+   * connection), and Lambda gives CPU in proportion to memory (one vCPU at 1,769 MiB): at 1024 MiB a broadcast
+   * reaches about 2,000 posts/s, at 256 MiB about 500 — too slow for rooms of more than ~15,000 connections to
+   * finish within API Gateway's 29-second integration timeout. For large rooms the cost per broadcast is about
+   * the same at any size (shorter runs at more memory).
+   *
+   * @default 1024
+   */
+  readonly fanoutMemorySize?: number;
 
   /**
    * Retention of the access logs and of the handlers' log groups.
@@ -197,7 +210,7 @@ export class WebSocketChat extends Construct {
     const stageName = props.stageName ?? DEFAULTS.stageName;
     this.removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
     this.logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
-    const memorySize = props.handlerMemorySize ?? 256;
+    const memorySize = props.handlerMemorySize ?? DEFAULTS.handlerMemorySize;
 
     this.connectionsTable = new dynamodb.Table(this, 'ConnectionsTable', {
       partitionKey: { name: TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
@@ -238,7 +251,7 @@ export class WebSocketChat extends Construct {
       description: 'WebSocketChat $disconnect: removes the connection',
     });
     const sendMessage = new SendMessageFunction(this, 'SendMessage', {
-      ...this.functionOptions('SendMessage', this.newRole('SendMessage'), memorySize),
+      ...this.functionOptions('SendMessage', this.newRole('SendMessage'), props.fanoutMemorySize ?? DEFAULTS.fanoutMemorySize),
       description: 'WebSocketChat sendMessage: validates and fans a message out to its room',
       timeout: FANOUT_TIMEOUT,
     });
@@ -526,7 +539,13 @@ function validateProps(props: WebSocketChatProps): void {
   positiveInteger('connectionCountAlarmThreshold', props.connectionCountAlarmThreshold);
   positiveInteger('maxMessageBytes', props.maxMessageBytes);
   positiveInteger('fanoutConcurrency', props.fanoutConcurrency);
-  positiveInteger('handlerMemorySize', props.handlerMemorySize);
+  for (const name of ['handlerMemorySize', 'fanoutMemorySize'] as const) {
+    const value = props[name];
+    positiveInteger(name, value);
+    if (value !== undefined && !Token.isUnresolved(value) && (value < 128 || value > 10240)) {
+      throw new Error(`WebSocketChat: ${name} must be from 128 to 10240 MiB, got ${value}`);
+    }
+  }
   if (props.maxMessageBytes !== undefined && props.maxMessageBytes > LIMITS.maxMessageBytes - 1024) {
     throw new Error(
       `WebSocketChat: maxMessageBytes must leave room for the envelope inside API Gateway's 128 KiB message limit (at most ${LIMITS.maxMessageBytes - 1024}), got ${props.maxMessageBytes}`,
@@ -534,9 +553,6 @@ function validateProps(props: WebSocketChatProps): void {
   }
   if (props.fanoutConcurrency !== undefined && props.fanoutConcurrency > 1000) {
     throw new Error(`WebSocketChat: fanoutConcurrency must be at most 1000, got ${props.fanoutConcurrency}`);
-  }
-  if (props.handlerMemorySize !== undefined && (props.handlerMemorySize < 128 || props.handlerMemorySize > 10240)) {
-    throw new Error(`WebSocketChat: handlerMemorySize must be from 128 to 10240 MiB, got ${props.handlerMemorySize}`);
   }
   if (props.dataTraceEnabled && (props.executionLogLevel ?? ChatExecutionLogLevel.OFF) === ChatExecutionLogLevel.OFF) {
     throw new Error('WebSocketChat: dataTraceEnabled needs executionLogLevel ERROR or INFO');

@@ -105,6 +105,13 @@ describe('WebSocketChat with defaults', () => {
     expect(fnId).toBeDefined();
   });
 
+  test('sendMessage gets 1024 MiB (a fan-out is CPU-bound), the other handlers 256 MiB', () => {
+    const functions = Object.values(template.findResources('AWS::Lambda::Function')) as any[];
+    const memory = (description: RegExp) => functions.find((f) => description.test(f.Properties.Description)).Properties.MemorySize;
+    expect(memory(/sendMessage/)).toBe(1024);
+    for (const other of [/authorizer/, /\$connect:/, /\$disconnect/, /ping/, /\$default/]) expect(memory(other)).toBe(256);
+  });
+
   test('$default lists the valid actions', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ [HANDLER_ENV.validActions]: 'sendMessage,ping' }) },
@@ -302,6 +309,7 @@ describe('WebSocketChat validation', () => {
     ['a fan-out concurrency above 1000', { fanoutConcurrency: 5000 }, /at most 1000/],
     ['data trace without execution logs', { dataTraceEnabled: true }, /executionLogLevel/],
     ['too little memory', { handlerMemorySize: 64 }, /handlerMemorySize/],
+    ['too much fan-out memory', { fanoutMemorySize: 20000 }, /fanoutMemorySize/],
   ];
   test.each(cases)('rejects %s', (_name, props, message) => {
     expect(() => chatStack(props as any)).toThrow(message);

@@ -132,7 +132,12 @@ export const DEFAULTS = {
   connectionTtlSeconds: LIMITS.maxConnectionSeconds + 5 * 60,
   /** Message text cap: 32 KB leaves room for the envelope inside one frame. */
   maxMessageBytes: 32 * 1024,
-  fanoutConcurrency: 50,
+  /** Chosen by `npm run bench`: the knee of the 5000-connection sweep (see BENCHMARKS.md). */
+  fanoutConcurrency: 100,
+  /** Handlers' memory, MiB. */
+  handlerMemorySize: 256,
+  /** sendMessage's memory, MiB: a fan-out is CPU-bound, and Lambda's CPU share grows with memory (BENCHMARKS.md). */
+  fanoutMemorySize: 1024,
   postMaxAttempts: 3,
   postTimeoutMs: 3000,
   postBackoffBaseMs: 50,
