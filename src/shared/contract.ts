@@ -140,7 +140,8 @@ export const DEFAULTS = {
   fanoutMemorySize: 1024,
   postMaxAttempts: 3,
   postTimeoutMs: 3000,
-  postBackoffBaseMs: 50,
+  /** 0–200 ms, then 0–400 ms: long enough for a 429 from the shared account throttle to clear. */
+  postBackoffBaseMs: 200,
   metricsNamespace: 'WebSocketChat',
 } as const;
 

@@ -153,7 +153,12 @@ export function authorizerDepsFromEnv(env: Env = process.env, log: Logger = crea
       return { config, log, verify: hs256Verifier(key, config) };
     }
     case AUTH_MODES.jwks:
-      return { config, log, verify: jwksVerifier(createRemoteJWKSet(new URL(config.jwksUrl!)), config) };
+      // Re-fetched at most once a minute (an unknown `kid` after a key rotation), and never waited on for long.
+      return {
+        config,
+        log,
+        verify: jwksVerifier(createRemoteJWKSet(new URL(config.jwksUrl!), { cooldownDuration: 60_000, timeoutDuration: 3000 }), config),
+      };
     default:
       return { config, log };
   }

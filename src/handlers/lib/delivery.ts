@@ -108,6 +108,8 @@ async function attemptPost(
     const answered = { name: errorType ?? `HTTP${status}`, $metadata: { httpStatusCode: status } };
     return { kind: classifyPostError(answered), status, errorName: answered.name };
   } catch (err) {
-    return { kind: classifyPostError(err), status: httpStatusOf(err), errorName: (err as { name?: string } | null)?.name };
+    // The code (ECONNRESET, ETIMEDOUT…) says more than the name (`Error`) of a network failure.
+    const { name, code } = (err ?? {}) as { name?: string; code?: unknown };
+    return { kind: classifyPostError(err), status: httpStatusOf(err), errorName: typeof code === 'string' ? code : name };
   }
 }

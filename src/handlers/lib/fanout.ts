@@ -34,6 +34,11 @@ export interface FanoutStats {
   itemsRead: number;
   /** Query pages read. */
   pages: number;
+  /**
+   * The broadcast stopped at its deadline: the recipients read but not posted to are counted in `failed`; the
+   * rest of the room was not read.
+   */
+  truncated: boolean;
 }
 
 /** The room's Query failed part-way; `stats` tells what was posted before (in-flight posts are settled). */
@@ -45,7 +50,7 @@ export class FanoutQueryError extends Error {
 }
 
 export function emptyStats(): FanoutStats {
-  return { recipients: 0, delivered: 0, gone: 0, failed: 0, itemsRead: 0, pages: 0 };
+  return { recipients: 0, delivered: 0, gone: 0, failed: 0, itemsRead: 0, pages: 0, truncated: false };
 }
 
 /**
@@ -65,10 +70,19 @@ export async function fanOut(options: FanoutOptions): Promise<FanoutStats> {
   const ids = connectionIds(pages, stats);
   const target = { management: options.management, dynamo: options.dynamo, tableName: options.tableName };
 
+  const now = options.now ?? Date.now;
+  // No first attempt starts that could not finish before the deadline (the Lambda's own timeout, less a
+  // reserve): the invocation then ends with its log line and metrics instead of being killed mid-broadcast.
+  const pastDeadline = (): boolean => options.deadlineMs !== undefined && now() + options.timeoutMs > options.deadlineMs;
   const worker = async (): Promise<void> => {
     // Concurrent next() calls on one async generator are queued, so each id goes to exactly one worker.
     for (let next = await ids.next(); !next.done; next = await ids.next()) {
       const connectionId = next.value;
+      if (stats.truncated || pastDeadline()) {
+        stats.truncated = true;
+        stats.failed++;
+        return;
+      }
       const result = await postToConnection(target, options, connectionId, options.data);
       stats[result.outcome]++;
       options.onPost?.(connectionId, result);

@@ -23,6 +23,8 @@ export interface SignedConnectionsApiOptions {
 }
 
 const SERVICE = 'execute-api';
+/** Idle keep-alive sockets older than this are not reused (see `dropStaleSockets`). */
+const STALE_SOCKET_MS = 15_000;
 const ALGORITHM = 'AWS4-HMAC-SHA256';
 const CONTENT_TYPE = 'application/octet-stream';
 
@@ -42,6 +44,7 @@ export class SignedConnectionsApi implements StatusPoster {
   private readonly send: typeof httpRequest;
   private readonly now: () => number;
   private signingKey?: { readonly id: string; readonly key: Buffer };
+  private lastUsedMs = 0;
 
   constructor(private readonly options: SignedConnectionsApiOptions) {
     this.url = new URL(options.endpoint);
@@ -54,6 +57,7 @@ export class SignedConnectionsApi implements StatusPoster {
   }
 
   async post(connectionId: string, data: Uint8Array | string, signal?: AbortSignal): Promise<PostResponse> {
+    this.dropStaleSockets();
     const body = typeof data === 'string' ? Buffer.from(data) : data;
     const path = `${this.basePath}/@connections/${encodeRfc3986(connectionId)}`;
     const headers = this.sign(path, body, await this.options.credentials());
@@ -81,6 +85,21 @@ export class SignedConnectionsApi implements StatusPoster {
       req.on('error', reject);
       req.end(body);
     });
+  }
+
+  /**
+   * Keep-alive sockets idle for longer than {@link STALE_SOCKET_MS} were most likely frozen with the Lambda and
+   * closed by the server meanwhile: writing on one costs an attempt (a reset) or a whole time-out (a silent drop).
+   * Open fresh ones instead.
+   */
+  private dropStaleSockets(): void {
+    const now = this.now();
+    if (this.lastUsedMs !== 0 && now - this.lastUsedMs > STALE_SOCKET_MS) {
+      for (const sockets of Object.values(this.agent.freeSockets)) {
+        for (const socket of sockets ?? []) socket.destroy();
+      }
+    }
+    this.lastUsedMs = now;
   }
 
   /** Closes the keep-alive sockets. */

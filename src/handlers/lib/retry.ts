@@ -24,8 +24,8 @@ export function classifyPostError(err: unknown): PostFailureKind {
     return (err as { name?: unknown } | null)?.name === 'GoneException' ? 'gone' : 'retryable';
   }
   if (status === 429 || status >= 500) return 'retryable';
-  if (status >= 400) return 'fatal';
-  // A 1xx/2xx/3xx that still failed (e.g. an unreadable answer): treat like a transient fault.
+  if (status >= 300) return 'fatal'; // 4xx, and redirects: @connections never redirects, a retry would not help
+  // A 1xx/2xx that still failed (e.g. an unreadable answer): treat like a transient fault.
   return 'retryable';
 }
 
@@ -40,7 +40,7 @@ export function backoffDelayMs(attempt: number, baseMs: number, random: () => nu
   return Math.floor(random() * ceiling);
 }
 
-/** A timer-based sleep. */
+/** A timer-based sleep; a zero delay still yields to the event loop. */
 export function sleep(ms: number): Promise<void> {
-  return ms <= 0 ? Promise.resolve() : new Promise((resolve) => setTimeout(resolve, ms));
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 }

@@ -19,5 +19,16 @@ export interface RouteDeps {
 export function routeDepsFromEnv(env: Env = process.env, log: Logger = createLogger()): RouteDeps {
   const config = readRouteConfig(env);
   requireSetting(config.tableName, ENV.connectionsTable);
-  return { config, dynamo: new DynamoDBClient({}), log };
+  const dynamo = new DynamoDBClient({
+    // A socket silently dropped while the Lambda was frozen must fail fast (and be retried by the SDK), not hang
+    // the Query or a 410 delete until the function times out; one socket per fan-out worker.
+    requestHandler: {
+      connectionTimeout: 1000,
+      requestTimeout: 3000,
+      throwOnRequestTimeout: true,
+      httpAgent: { keepAlive: true, maxSockets: config.fanoutConcurrency },
+      httpsAgent: { keepAlive: true, maxSockets: config.fanoutConcurrency },
+    },
+  });
+  return { config, dynamo, log };
 }

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { PostResult } from './delivery';
+import { postToConnection, type PostResult } from './delivery';
 import { bodyText, readIdentity, type InvocationContext, type RouteResult, type WebSocketRouteEvent } from './events';
 import { emptyStats, fanOut, FanoutQueryError, type FanoutStats } from './fanout';
 import { encodeFrame, errorFrame, messageFrame, parseSendMessage, type ErrorFrame } from './frames';
 import { errorFields } from './log';
 import { emfFields } from './metrics';
-import { postPolicyOf, type PostingDeps } from './posting-deps';
+import { postPolicyOf, postTargetOf, type PostingDeps } from './posting-deps';
 import { replyToSender } from './reply';
 import { ERROR_CODES, LIMITS } from '../../shared/contract';
 
@@ -64,6 +64,7 @@ export async function handleSendMessage(event: WebSocketRouteEvent, deps: SendMe
   }
 
   let stats: FanoutStats;
+  let senderReached = false;
   try {
     stats = await fanOut({
       ...postPolicyOf(deps, remainingMs),
@@ -75,7 +76,17 @@ export async function handleSendMessage(event: WebSocketRouteEvent, deps: SendMe
       concurrency: deps.config.fanoutConcurrency,
       pageSize: deps.pageSize,
       nowSeconds: Math.floor(startedMs / 1000),
+      onPost: (id) => {
+        if (id === connectionId) senderReached = true;
+      },
     });
+    if (!senderReached && !stats.truncated) {
+      // The room index is eventually consistent: right after $connect, the sender's own row may not be in it
+      // yet. The sender always gets its message.
+      const own = await postToConnection(postTargetOf(deps), postPolicyOf(deps, remainingMs), connectionId, data);
+      stats.recipients++;
+      stats[own.outcome]++;
+    }
   } catch (err) {
     const partial = err instanceof FanoutQueryError ? err.stats : emptyStats();
     emit('error', partial, { outcome: 'error', messageId, ...errorFields(err instanceof FanoutQueryError ? err.cause : err) });

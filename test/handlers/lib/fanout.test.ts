@@ -49,16 +49,33 @@ test('posts to every live connection of the room and nobody else', async () => {
 
   const stats = await fanOut(options(table, 'room-a'));
 
-  expect(stats).toEqual({ recipients: 5, delivered: 5, gone: 0, failed: 0, itemsRead: 5, pages: 1 });
+  expect(stats).toEqual({ recipients: 5, delivered: 5, gone: 0, failed: 0, itemsRead: 5, pages: 1, truncated: false });
   expect(server.deliveredIds()).toEqual(idRange('a', 5));
   for (const id of idRange('a', 5)) expect(server.postsTo(id).map((p) => p.body)).toEqual([FRAME]);
   expect(server.received.every((p) => p.signed)).toBe(true);
 });
 
+test('stops starting posts at its deadline, counts what it did not post as failed, and keeps every row', async () => {
+  const table = await dynamo.newTable();
+  const ids = idRange('late', 20);
+  await seedConnections(dynamo.client, table, ids.map((id) => ({ id, room: 'late' })));
+  // A clock that moves 100 ms per reading, and a deadline 1.5 s away with 1 s attempts: the first posts start,
+  // then the deadline is reached long before the room is done.
+  let clock = 0;
+  const now = () => (clock += 100);
+  const stats = await fanOut(options(table, 'late', { concurrency: 1, now, deadlineMs: 1500 }));
+  expect(stats.truncated).toBe(true);
+  expect(stats.delivered).toBeGreaterThan(0);
+  expect(stats.delivered).toBeLessThan(ids.length);
+  expect(stats.failed).toBeGreaterThanOrEqual(1);
+  expect(server.received).toHaveLength(stats.delivered);
+  expect(await allConnectionIds(dynamo.client, table)).toEqual(expect.arrayContaining(ids));
+});
+
 test('an empty room reads one page and posts nothing', async () => {
   const table = await dynamo.newTable();
   const stats = await fanOut(options(table, 'nobody-here'));
-  expect(stats).toEqual({ recipients: 0, delivered: 0, gone: 0, failed: 0, itemsRead: 0, pages: 1 });
+  expect(stats).toEqual({ recipients: 0, delivered: 0, gone: 0, failed: 0, itemsRead: 0, pages: 1, truncated: false });
   expect(server.received).toHaveLength(0);
 });
 

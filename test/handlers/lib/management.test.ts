@@ -115,6 +115,21 @@ describe('posting over HTTP', () => {
     await expect(api().post('hung', 'x', AbortSignal.timeout(50))).rejects.toThrow(/abort|timeout/i);
   });
 
+  test('does not reuse a keep-alive socket left idle long enough to have gone stale (a frozen Lambda)', async () => {
+    const sockets = new Set<unknown>();
+    server.on('connection', (socket) => sockets.add(socket));
+    let clock = 0;
+    const client = new SignedConnectionsApi({ endpoint, region: 'us-east-1', credentials: async () => credentials, maxSockets: 1, now: () => clock });
+    await client.post('a', 'x');
+    clock += 1_000;
+    await client.post('b', 'x'); // reused: no new connection
+    expect(sockets.size).toBe(1);
+    clock += 60_000;
+    await client.post('c', 'x'); // idle for a minute: a fresh connection
+    expect(sockets.size).toBe(2);
+    client.destroy();
+  });
+
   test('rejects on a refused connection', async () => {
     const closed = new SignedConnectionsApi({ endpoint: 'http://127.0.0.1:1/dev', region: 'us-east-1', credentials: async () => credentials, maxSockets: 1 });
     await expect(closed.post('c', 'x')).rejects.toThrow(/ECONNREFUSED/);

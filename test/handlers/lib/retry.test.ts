@@ -14,7 +14,7 @@ describe('classifyPostError', () => {
     expect(classifyPostError(sdkError('X', status))).toBe('retryable');
   });
 
-  test.each([400, 401, 403, 404, 413])('%i is fatal', (status) => {
+  test.each([301, 302, 307, 400, 401, 403, 404, 413])('%i is fatal (not retried)', (status) => {
     expect(classifyPostError(sdkError('X', status))).toBe('fatal');
   });
 

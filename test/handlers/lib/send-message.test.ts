@@ -48,6 +48,15 @@ describe('broadcast', () => {
     expect(fx.server.postsTo('dave-1')).toEqual([]);
   });
 
+  test('a sender not yet in the room index (eventually consistent GSI) still gets its own message, once', async () => {
+    const deps = await room([{ id: 'bob-1', room: 'lobby', user: 'bob' }]);
+    // alice-1 just connected: its row is not in the index yet.
+    await handleSendMessage(send('alice-1', { action: 'sendMessage', message: 'first!' }, { userId: 'alice', roomId: 'lobby' }), deps);
+    expect(fx.server.deliveredIds()).toEqual(['alice-1', 'bob-1']);
+    expect(fx.server.postsTo('alice-1')).toHaveLength(1);
+    expect(deps.logs.records.find((r) => r.event === 'sendMessage')).toMatchObject({ recipients: 2, delivered: 2 });
+  });
+
   test('the user comes from the authorizer context, never from the body', async () => {
     const deps = await room([{ id: 's', room: 'lobby' }]);
     await handleSendMessage(send('s', { message: 'hi', user_id: 'admin', userId: 'admin', room_id: 'lobby' }, { userId: 'alice' }), deps);
