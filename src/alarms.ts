@@ -7,6 +7,8 @@ import { Construct } from 'constructs';
 /** What the alarms watch. @internal */
 export interface ChatAlarmsProps {
   readonly table: dynamodb.ITable;
+  /** The table's global secondary indexes: their throttles are reported under their own dimension. */
+  readonly indexNames: string[];
   readonly connectCount: cloudwatch.IMetric;
   readonly integrationErrors: cloudwatch.IMetric;
   readonly executionErrors: cloudwatch.IMetric;
@@ -31,12 +33,26 @@ export class ChatAlarms extends Construct {
     super(scope, id);
 
     for (const [name, metricName] of [['ReadThrottles', 'ReadThrottleEvents'], ['WriteThrottles', 'WriteThrottleEvents']]) {
+      // The table's own throttles and each index's (the fan-out's Query runs on room_id-index, reported under
+      // GlobalSecondaryIndexName), summed.
+      const metric = (indexName?: string) => props.table.metric(metricName, {
+        statistic: cloudwatch.Stats.SUM,
+        period: FIVE_MINUTES,
+        dimensionsMap: { TableName: props.table.tableName, ...(indexName ? { GlobalSecondaryIndexName: indexName } : {}) },
+      });
+      const usingMetrics: Record<string, cloudwatch.IMetric> = { table: metric() };
+      props.indexNames.forEach((indexName, i) => (usingMetrics[`index${i}`] = metric(indexName)));
       this.add(name, {
-        metric: props.table.metric(metricName, { statistic: cloudwatch.Stats.SUM, period: FIVE_MINUTES }),
+        metric: new cloudwatch.MathExpression({
+          expression: `SUM([${Object.keys(usingMetrics).join(', ')}])`,
+          usingMetrics,
+          period: FIVE_MINUTES,
+          label: `${metricName} (table and indexes)`,
+        }),
         threshold: 0,
         evaluationPeriods: 2,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        alarmDescription: `DynamoDB ${metricName} on the connections table, over two 5-minute periods.`,
+        alarmDescription: `DynamoDB ${metricName} on the connections table and its indexes, over two 5-minute periods.`,
       });
     }
 

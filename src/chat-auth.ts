@@ -80,7 +80,12 @@ export interface JwksAuthOptions extends ChatAuthClaimOptions {
 export interface ChatAuthBinding {
   readonly environment: Record<string, string>;
   readonly demoMode: boolean;
+  /** API Gateway identity sources of the `$connect` authorizer (all must be present, or 401 without a call). */
+  readonly identitySource: string[];
 }
+
+/** The token travels in the query string: browsers cannot set headers on a WebSocket. */
+export const TOKEN_IDENTITY_SOURCE = 'route.request.querystring.token';
 
 const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 
@@ -164,6 +169,8 @@ export class ChatAuth {
     const c = this.claims;
     return {
       demoMode: this.mode === 'none',
+      // In demo mode there is no token to require.
+      identitySource: this.mode === 'none' ? [] : [TOKEN_IDENTITY_SOURCE],
       environment: {
         [ENV.authMode]: this.mode,
         [ENV.userIdClaim]: c.userIdClaim ?? DEFAULTS.userIdClaim,

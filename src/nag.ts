@@ -10,16 +10,25 @@ import { Construct, type IConstruct } from 'constructs';
  * @internal
  */
 export class NagAcknowledgements {
-  /** APIG4 on every route but `$connect`: API Gateway runs WebSocket authorizers on `$connect` only. */
-  public static nonConnectRoutes(api: apigwv2.WebSocketApi): void {
-    for (const child of api.node.findAll()) {
+  /** APIG4 on every route under `scope` but `$connect`: API Gateway runs WebSocket authorizers on `$connect` only. */
+  public static nonConnectRoutes(scope: IConstruct): void {
+    for (const child of scope.node.findAll()) {
       if (child instanceof apigwv2.CfnRoute && child.routeKey !== '$connect') {
         Validations.of(child).acknowledge({
           id: 'AwsSolutions-APIG4',
-          reason: `Route ${child.routeKey}: API Gateway authorizes WebSocket APIs on $connect only; this route runs on a connection that already passed the JWT authorizer.`,
+          reason: `Route ${child.routeKey}: API Gateway authorizes WebSocket APIs on $connect only; this route runs on a connection that the $connect authorizer admitted.`,
         });
       }
     }
+  }
+
+  /** IAM4 on API Gateway's account-level logging role: AWS's managed policy is the documented way to set it up. */
+  public static apiGatewayLoggingRole(role: IConstruct): void {
+    acknowledge(
+      role,
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+      'API Gateway account-level CloudWatch Logs role: the AWS managed policy is the one AWS documents for it, and it grants only log-group and log-stream writes.',
+    );
   }
 
   /**
@@ -32,15 +41,26 @@ export class NagAcknowledgements {
     );
     for (const target of targets) {
       for (const arn of arns) {
-        // The finding id holds `::` more than once (`Resource::arn:<AWS::Partition>…`), which
-        // `Validations.acknowledge()` rejects as a malformed prefix; record it in the same metadata entry
-        // that `acknowledge()` writes and cdk-nag reads.
-        target.node.addMetadata(Validations.ACKNOWLEDGED_RULES_METADATA_KEY, {
-          [`AwsSolutions-IAM5[Resource::${flattenCfnReference(Stack.of(target).resolve(arn))}]`]:
-            'Posting to WebSocket connections: connection ids are minted at run time, so the ARN ends in @connections/*; it is scoped to this API, stage and HTTP method.',
-        });
+        acknowledge(
+          target,
+          `AwsSolutions-IAM5[Resource::${flattenCfnReference(Stack.of(target).resolve(arn))}]`,
+          'Posting to WebSocket connections: connection ids are minted at run time, so the ARN ends in @connections/*; it is scoped to this API, stage and HTTP method.',
+        );
       }
     }
+  }
+}
+
+/**
+ * Acknowledges a cdk-nag finding on `target`. A finding id that holds `::` more than once (`Resource::arn:<AWS::
+ * Partition>…`) is rejected by `Validations.acknowledge()` as a malformed prefix, so it is recorded directly in
+ * the metadata entry that `acknowledge()` writes and cdk-nag reads.
+ */
+function acknowledge(target: IConstruct, id: string, reason: string): void {
+  if (id.split('::').length <= 2) {
+    Validations.of(target).acknowledge({ id, reason });
+  } else {
+    target.node.addMetadata(Validations.ACKNOWLEDGED_RULES_METADATA_KEY, { [id]: reason });
   }
 }
 

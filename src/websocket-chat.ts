@@ -83,9 +83,11 @@ export interface WebSocketChatProps {
 
   /**
    * Largest chat message accepted by `sendMessage`, in bytes of UTF-8. Larger messages get a
-   * `MESSAGE_TOO_LARGE` error frame. At most 128 KiB (API Gateway's message limit), less the envelope.
+   * `MESSAGE_TOO_LARGE` error frame. The default keeps a client's whole `sendMessage` frame within API Gateway's
+   * 32 KB frame limit (browsers send a message as one frame; API Gateway closes a connection that sends a larger
+   * frame with 1009). At most 128 KiB (API Gateway's message limit), less the envelope.
    *
-   * @default 32768
+   * @default 31744
    */
   readonly maxMessageBytes?: number;
 
@@ -130,6 +132,17 @@ export interface WebSocketChatProps {
    * @default RemovalPolicy.DESTROY
    */
   readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * Create API Gateway's account-level CloudWatch Logs role (`AWS::ApiGateway::Account`). API Gateway writes a
+   * stage's access logs only once the account and region have that role: a first deploy in a fresh account
+   * fails with "CloudWatch Logs role ARN must be set in account settings" without it. It is one setting per
+   * account and region, shared by every API there, so set this in one stack only (or set the role yourself). The
+   * role and the setting are retained when the stack is deleted, so other APIs keep logging.
+   *
+   * @default false - the account already has the role
+   */
+  readonly cloudWatchRole?: boolean;
 
   /**
    * Stage execution logging. Needs an account-level CloudWatch Logs role for API Gateway.
@@ -259,7 +272,8 @@ export class WebSocketChat extends Construct {
       ...this.functionOptions('Ping', this.newRole('Ping'), memorySize),
       description: 'WebSocketChat ping: answers pong',
     });
-    const fallback = new DefaultFunction(this, 'Default', {
+    // ('Default' is the id constructs reserve for a construct's default child.)
+    const fallback = new DefaultFunction(this, 'DefaultRoute', {
       ...this.functionOptions('Default', this.newRole('Default'), memorySize),
       description: 'WebSocketChat $default: answers unknown actions and malformed frames',
     });
@@ -277,7 +291,7 @@ export class WebSocketChat extends Construct {
         authorizer: new WebSocketLambdaAuthorizer('Authorizer', this.authorizerFunction, {
           // API Gateway requires every identity source to be present; browsers cannot set headers, so the
           // token travels in the query string. A missing token is rejected with 401 before any Lambda runs.
-          identitySource: ['route.request.querystring.token'],
+          identitySource: auth.identitySource,
         }),
       },
       disconnectRouteOptions: { integration: new WebSocketLambdaIntegration('DisconnectIntegration', disconnect) },
@@ -307,6 +321,9 @@ export class WebSocketChat extends Construct {
         format: accessLogFormat(),
       },
     });
+    if (props.cloudWatchRole) {
+      this.stage.node.addDependency(this.newApiGatewayAccount());
+    }
     const logLevel = props.executionLogLevel ?? ChatExecutionLogLevel.OFF;
     if (logLevel !== ChatExecutionLogLevel.OFF) {
       const cfnStage = this.stage.node.defaultChild as apigwv2.CfnStage;
@@ -365,13 +382,15 @@ export class WebSocketChat extends Construct {
 
     this.alarms = new ChatAlarms(this, 'Alarms', {
       table: this.connectionsTable,
+      indexNames: [TABLE.roomIndex, TABLE.userIndex],
       connectCount: this.metricConnectCount(),
       integrationErrors: this.metricApi('IntegrationError'),
       executionErrors: this.metricApi('ExecutionError'),
       fanoutFailures: this.metricFanoutFailures(),
       connectionCountThreshold: props.connectionCountAlarmThreshold ?? DEFAULTS.connectionCountAlarmThreshold,
+      // Not the authorizer: it answers every bad token by throwing `Unauthorized` (API Gateway's way to a 401),
+      // which Lambda counts as an error, so its Errors alarm would fire on every expired token.
       functions: {
-        Authorizer: this.authorizerFunction,
         Connect: connect,
         Disconnect: disconnect,
         SendMessage: sendMessage,
@@ -423,6 +442,7 @@ export class WebSocketChat extends Construct {
     const route = this.webSocketApi.addRoute(action, {
       integration: new WebSocketLambdaIntegration(`${sanitizeId(action)}Integration`, handler),
     });
+    NagAcknowledgements.nonConnectRoutes(route);
     if (handler instanceof lambda.Function) {
       addEnvironment(handler, {
         [ENV.managementEndpoint]: this.managementEndpoint,
@@ -475,6 +495,20 @@ export class WebSocketChat extends Construct {
       period: Duration.minutes(5),
       ...props,
     });
+  }
+
+  /** The account-level role API Gateway logs with; retained, as other APIs of the account rely on it. */
+  private newApiGatewayAccount(): apigw.CfnAccount {
+    const role = new iam.Role(this, 'ApiGatewayCloudWatchRole', {
+      assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
+      description: 'API Gateway account-level role for CloudWatch Logs (access and execution logs)',
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonAPIGatewayPushToCloudWatchLogs')],
+    });
+    role.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    NagAcknowledgements.apiGatewayLoggingRole(role);
+    const account = new apigw.CfnAccount(this, 'ApiGatewayAccount', { cloudWatchRoleArn: role.roleArn });
+    account.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    return account;
   }
 
   private newRole(id: string): iam.Role {

@@ -157,24 +157,36 @@ describe('WebSocketChat with defaults', () => {
     }
   });
 
-  test('alarms: throttles, connections, every handler, API errors and fan-out failures', () => {
-    expect(chat.alarms).toHaveLength(6 + 6);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 12);
-    for (const metricName of ['ReadThrottleEvents', 'WriteThrottleEvents']) {
-      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        MetricName: metricName,
-        Namespace: 'AWS/DynamoDB',
-        Threshold: 0,
-        EvaluationPeriods: 2,
-        Period: 300,
-        ComparisonOperator: 'GreaterThanThreshold',
-      });
-    }
+  test('alarms: throttles, connections, handler errors, API errors and fan-out failures', () => {
+    expect(chat.alarms).toHaveLength(6 + 5);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 11);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ConnectCount', Threshold: 1000 });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'IntegrationError', Namespace: 'AWS/ApiGateway' });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ExecutionError', Namespace: 'AWS/ApiGateway' });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'PostsFailed', Namespace: 'WebSocketChat' });
-    expect(Object.values(template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'Errors' } }))).toHaveLength(6);
+  });
+
+  test('throttle alarms sum the table and both indexes, over two 5-minute periods', () => {
+    for (const metricName of ['ReadThrottleEvents', 'WriteThrottleEvents']) {
+      const stat = Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: metricName }) }) });
+      const [alarm] = Object.values(template.findResources('AWS::CloudWatch::Alarm', {
+        Properties: { Metrics: Match.arrayWith([stat]) },
+      })) as any[];
+      expect(alarm.Properties).toMatchObject({ Threshold: 0, EvaluationPeriods: 2, ComparisonOperator: 'GreaterThanThreshold' });
+      const metrics = alarm.Properties.Metrics as any[];
+      expect(metrics.find((m) => m.Expression).Expression).toBe('SUM([table, index0, index1])');
+      const indexes = metrics.filter((m) => m.MetricStat).map((m) =>
+        (m.MetricStat.Metric.Dimensions as any[]).find((d) => d.Name === 'GlobalSecondaryIndexName')?.Value ?? 'table');
+      expect(indexes.sort()).toEqual(['room_id-index', 'table', 'user_id-index']);
+      for (const m of metrics.filter((x) => x.MetricStat)) expect(m.MetricStat).toMatchObject({ Period: 300, Stat: 'Sum' });
+    }
+  });
+
+  test('every handler but the authorizer has an Errors alarm (a 401 is a thrown error)', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'Errors' } })) as any[];
+    const functionIds = alarms.map((a) => a.Properties.Dimensions[0].Value.Ref as string);
+    expect(functionIds).toHaveLength(5);
+    expect(functionIds.some((id) => id.startsWith('ChatAuthorizer'))).toBe(false);
   });
 
   test('url and managementEndpoint point at the execute-api stage', () => {
@@ -205,7 +217,7 @@ describe('WebSocketChat options', () => {
     const topicId = stack.getLogicalId(topic.node.defaultChild as sns.CfnTopic);
     new WebSocketChat(stack, 'Chat', { auth: ChatAuth.none(), alarmActions: [new SnsAction(topic)] });
     const alarms = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm')) as any[];
-    expect(alarms).toHaveLength(12);
+    expect(alarms).toHaveLength(11);
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
   });
 
@@ -217,6 +229,23 @@ describe('WebSocketChat options', () => {
   test('removal policy RETAIN keeps the table', () => {
     const { template } = chatStack({ removalPolicy: RemovalPolicy.RETAIN });
     template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain' });
+  });
+
+  test('cloudWatchRole sets API Gateway\'s account-level logging role before the stage, and retains it', () => {
+    const { template } = chatStack({ cloudWatchRole: true });
+    const accountId = logicalId(template, 'AWS::ApiGateway::Account', 'ChatApiGatewayAccount');
+    template.hasResource('AWS::ApiGateway::Account', {
+      Properties: { CloudWatchRoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('ChatApiGatewayCloudWatchRole'), 'Arn'] } },
+      DeletionPolicy: 'Retain',
+    });
+    template.hasResource('AWS::ApiGatewayV2::Stage', { DependsOn: Match.arrayWith([accountId]) });
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: Match.objectLike({ Statement: [Match.objectLike({ Principal: { Service: 'apigateway.amazonaws.com' } })] }),
+    });
+  });
+
+  test('no account-level role by default', () => {
+    chatStack().template.resourceCountIs('AWS::ApiGateway::Account', 0);
   });
 
   test('execution logging can be turned on, data trace warns', () => {
@@ -234,11 +263,12 @@ describe('WebSocketChat options', () => {
     });
   });
 
-  test('ChatAuth.none() warns at synth', () => {
+  test('ChatAuth.none() warns at synth, and requires no token of API Gateway', () => {
     const app = new App();
     const stack = new Stack(app, 'S');
     new WebSocketChat(stack, 'Chat', { auth: ChatAuth.none() });
     Annotations.fromStack(stack).hasWarning('/S/Chat', Match.stringLikeRegexp('without a token'));
+    Template.fromStack(stack).hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { IdentitySource: [] });
   });
 });
 
@@ -280,6 +310,11 @@ describe('WebSocketChat grants and routes', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ [HANDLER_ENV.validActions]: 'sendMessage,ping,query' }) },
     });
+  });
+
+  test('the $default function is not the construct\'s default child', () => {
+    const { chat } = chatStack();
+    expect(chat.node.defaultChild).toBeUndefined();
   });
 
   test('addRoute rejects reserved and duplicate actions', () => {

@@ -130,8 +130,8 @@ export const DEFAULTS = {
   clockToleranceSeconds: 5,
   /** 2 h + 5 min margin. */
   connectionTtlSeconds: LIMITS.maxConnectionSeconds + 5 * 60,
-  /** Message text cap: 32 KB leaves room for the envelope inside one frame. */
-  maxMessageBytes: 32 * 1024,
+  /** Message text cap: 31 KiB, so that `{"action":"sendMessage","message":…}` fits in one 32 KB frame. */
+  maxMessageBytes: 31 * 1024,
   /** Chosen by `npm run bench`: the knee of the 5000-connection sweep (see BENCHMARKS.md). */
   fanoutConcurrency: 100,
   /** Handlers' memory, MiB. */
