@@ -221,8 +221,10 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
   let handlerEnv: Record<string, string>;
   let secretArn: string;
   try {
-    dynamo = await startEmbeddedDynamo({ host: clientHost, tableName, region, persistDir: options.persistDir });
-    secrets = await startSecretsEmulator({ host: clientHost, region, accountId: LOCAL_ACCOUNT_ID });
+    // They listen on the bare address the gateway is reached at (brackets are for URLs only).
+    const internalHost = clientHost.replace(/^\[(.*)\]$/, '$1');
+    dynamo = await startEmbeddedDynamo({ host: internalHost, tableName, region, persistDir: options.persistDir });
+    secrets = await startSecretsEmulator({ host: internalHost, region, accountId: LOCAL_ACCOUNT_ID });
     secretArn = secrets.put(SECRET_NAME, secret).arn;
     handlerEnv = {
       ...inheritedEnv(),

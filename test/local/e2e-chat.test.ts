@@ -197,6 +197,22 @@ describe('chat', () => {
   });
 });
 
+describe('IPv6 loopback', () => {
+  test('the gateway, its DynamoDB and its secrets endpoint all run on --host ::1', async () => {
+    const v6 = await startTestGateway({ handlersDir: REAL_HANDLERS, host: '::1' });
+    try {
+      expect(v6.url).toMatch(/^ws:\/\/\[::1\]:\d+\//);
+      const client = await TestClient.connect(connectUrl(v6.url, { room_id: 'v6', token: v6.devToken('ipv6-user') }));
+      client.send({ action: 'sendMessage', message: 'over ::1' });
+      const [frame] = await client.waitFor((f) => f.action === 'message');
+      expect(frame).toMatchObject({ user_id: 'ipv6-user', message: 'over ::1' });
+      await client.close();
+    } finally {
+      await v6.close();
+    }
+  });
+});
+
 describe('handshake rejections (nothing stored)', () => {
   test('no token 401, forged 401, expired 401, missing room 4xx, malformed room 4xx', async () => {
     const room = newRoom();

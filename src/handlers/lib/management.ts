@@ -64,7 +64,7 @@ export class SignedConnectionsApi implements StatusPoster {
     return new Promise<PostResponse>((resolve, reject) => {
       const req = this.send({
         protocol: this.url.protocol,
-        hostname: this.url.hostname,
+        hostname: this.url.hostname.replace(/^\[(.*)\]$/, '$1'), // an IPv6 literal, without its URL brackets
         port: this.url.port || undefined,
         method: 'POST',
         path,
