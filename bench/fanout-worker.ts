@@ -34,7 +34,7 @@ async function oursOnce(handler: Handler, n: number): Promise<BaselineStats> {
       requestContext: {
         routeKey: 'sendMessage',
         eventType: 'MESSAGE',
-        connectionId: `bench-sender-${n}`,
+        connectionId: process.env.BENCH_SENDER!, // a member of its room, as in production
         messageId: `m${n}`,
         apiId: 'bench',
         stage: 'bench',

@@ -179,7 +179,14 @@ async function fanoutBench(dynamoEndpoint: string, connectionsUrl: string): Prom
   };
   const ours = async (connections: number, concurrency: number): Promise<WorkerResult> => {
     await resetServer(connectionsUrl);
-    const r = await runWorker({ ...base, BENCH_MODE: 'ours', BENCH_ROOM: `room-${connections}`, [ENV.fanoutConcurrency]: String(concurrency), BENCH_REPS: '3' });
+    const r = await runWorker({
+      ...base,
+      BENCH_MODE: 'ours',
+      BENCH_ROOM: `room-${connections}`,
+      BENCH_SENDER: `c-${connections}-0`,
+      [ENV.fanoutConcurrency]: String(concurrency),
+      BENCH_REPS: '3',
+    });
     const s = await serverStats(connectionsUrl);
     if (r.delivered !== connections || s.posts !== connections * 4) {
       throw new Error(`ours at ${connections}/${concurrency}: delivered ${r.delivered}, server saw ${s.posts} posts over 4 runs`);

@@ -412,8 +412,8 @@ export class WebSocketChat extends Construct {
   }
 
   /**
-   * Permits `grantee` to read the connections table: `GetItem`, `BatchGetItem`, and `Query` on the table
-   * and on the room and user indexes (never `Scan`).
+   * Permits `grantee` to read the connections table: `GetItem`, `BatchGetItem`, `DescribeTable`, and `Query` on
+   * the table and on the room and user indexes (never `Scan`).
    */
   public grantReadConnections(grantee: iam.IGrantable): iam.Grant {
     return this.grantTable(grantee, ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:DescribeTable'], [
