@@ -46,8 +46,9 @@ export interface Hs256AuthOptions extends ChatAuthClaimOptions {
   readonly issuer?: string;
 
   /**
-   * The secret that holds the HS256 key. The authorizer reads it once per cold start, caches it, and
-   * re-reads it at most once a minute when a signature does not verify, so rotation works.
+   * The secret that holds the HS256 key, at least 32 bytes (256 bits, RFC 7518; a `secretsmanager.Secret`
+   * generated with the default settings has 32 characters). The authorizer reads it once per cold start, caches
+   * it, and re-reads it at most once a minute when a signature does not verify, so rotation works.
    */
   readonly secret: secretsmanager.ISecret;
 

@@ -76,7 +76,9 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
   const stage = str('stage') ?? DEFAULTS.stageName;
   if (!STAGE_PATTERN.test(stage)) throw new UsageError(`--stage "${stage}": use 1-128 letters, digits, '-' or '_'`);
   const secret = str('secret');
-  if (secret === '') throw new UsageError('--secret must not be empty');
+  if (secret !== undefined && Buffer.byteLength(secret) < 32) {
+    throw new UsageError('--secret must be at least 32 bytes (an HS256 key has at least 256 bits, RFC 7518)');
+  }
   const persistDir = str('persist');
   if (persistDir === '') throw new UsageError('--persist needs a directory');
   const handlersDir = str('handlers');

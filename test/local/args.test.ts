@@ -1,6 +1,8 @@
 import { parseCliArgs, UsageError, USAGE } from '../../src/local/args';
 import { chatUrl, formatBanner, wscatCommand } from '../../src/local/banner';
 
+const LONG_SECRET = 'a-local-hs256-key-of-at-least-32-bytes';
+
 /** The CLI's flags and start-up text. */
 
 test('defaults', () => {
@@ -21,7 +23,7 @@ test('defaults', () => {
 test('every flag', () => {
   expect(
     parseCliArgs([
-      '--port', '0', '--host', '0.0.0.0', '--stage', 'prod', '--secret', 's', '--idle-timeout', '1.5',
+      '--port', '0', '--host', '0.0.0.0', '--stage', 'prod', '--secret', LONG_SECRET, '--idle-timeout', '1.5',
       '--max-duration=60', '--persist', '.local-data', '--handlers', 'dir', '--quiet', '-h',
     ]),
   ).toEqual({
@@ -30,7 +32,7 @@ test('every flag', () => {
     port: 0,
     host: '0.0.0.0',
     stage: 'prod',
-    secret: 's',
+    secret: LONG_SECRET,
     idleTimeoutSeconds: 1.5,
     maxDurationSeconds: 60,
     persistDir: '.local-data',
@@ -49,6 +51,7 @@ test.each([
   [['--max-duration', 'soon'], /--max-duration/],
   [['--stage', 'a/b'], /--stage/],
   [['--secret', ''], /--secret/],
+  [['--secret', 'too-short'], /at least 32 bytes/],
   [['--persist', ''], /--persist/],
 ])('%j is a usage error', (argv, message) => {
   expect(() => parseCliArgs(argv)).toThrow(UsageError);

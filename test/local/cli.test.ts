@@ -69,7 +69,7 @@ test('prints a working URL, tokens and wscat lines; SIGTERM closes sockets with 
 test('--secret, --stage and --persist: data survives a restart', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'chat-persist-'));
   try {
-    const first = start(['--port', '0', '--quiet', '--stage', 'local', '--secret', 'top-secret', '--persist', dir]);
+    const first = start(['--port', '0', '--quiet', '--stage', 'local', '--secret', 'top-secret-long-enough-for-hs256-keys', '--persist', dir]);
     const one = await banner(first);
     expect(one.url).toMatch(/\/local$/);
     expect(first.stdout()).not.toContain('top-secret');

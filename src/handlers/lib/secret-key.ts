@@ -20,7 +20,7 @@ export async function loadSecretKey(client: SecretsManagerClient, secretId: stri
     throw new KeyUnavailableError(`GetSecretValue failed: ${(err as Error).name}`, { cause: err });
   }
   if (out.SecretString === undefined) {
-    if (!field && out.SecretBinary && out.SecretBinary.length > 0) return Uint8Array.from(out.SecretBinary);
+    if (!field && out.SecretBinary && out.SecretBinary.length >= MIN_HS256_KEY_BYTES) return Uint8Array.from(out.SecretBinary);
     throw new KeyUnavailableError('the secret has no SecretString');
   }
   let key = out.SecretString;
@@ -34,9 +34,17 @@ export async function loadSecretKey(client: SecretsManagerClient, secretId: stri
     if (typeof value !== 'string') throw new KeyUnavailableError(`the secret has no string field ${JSON.stringify(field)}`);
     key = value;
   }
-  if (key.length === 0) throw new KeyUnavailableError('the secret key is empty');
-  return new TextEncoder().encode(key);
+  const bytes = new TextEncoder().encode(key);
+  if (bytes.length < MIN_HS256_KEY_BYTES) {
+    // RFC 7518 §3.2: an HS256 key MUST be at least as long as the hash output. A short key is a setup fault
+    // (every connection then fails with 500, and the log says why), never a silently weak signature check.
+    throw new KeyUnavailableError(`the HS256 key is ${bytes.length} bytes; at least ${MIN_HS256_KEY_BYTES} (256 bits) are required`);
+  }
+  return bytes;
 }
+
+/** RFC 7518 §3.2: an HS256 key has at least 256 bits. */
+export const MIN_HS256_KEY_BYTES = 32;
 
 export interface RefreshingKeyOptions {
   /** Least time between two loads forced by {@link RefreshingKey.refresh}. @default 60000 */

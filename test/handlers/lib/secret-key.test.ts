@@ -28,13 +28,13 @@ const event = (token: string): AuthorizerEvent => ({ methodArn: 'arn:aws:execute
 
 describe('loadSecretKey', () => {
   test('reads the whole SecretString', async () => {
-    secrets.put('plain', 'k1-plain-secret');
-    expect(text(await loadSecretKey(client, 'plain'))).toBe('k1-plain-secret');
+    secrets.put('plain', 'k1-plain-secret-of-32-bytes-or-more');
+    expect(text(await loadSecretKey(client, 'plain'))).toBe('k1-plain-secret-of-32-bytes-or-more');
   });
 
   test('reads a JSON field when configured', async () => {
-    secrets.put('json', JSON.stringify({ key: 'k-from-field', other: 1 }));
-    expect(text(await loadSecretKey(client, 'json', 'key'))).toBe('k-from-field');
+    secrets.put('json', JSON.stringify({ key: 'k-from-field-of-32-bytes-or-more!', other: 1 }));
+    expect(text(await loadSecretKey(client, 'json', 'key'))).toBe('k-from-field-of-32-bytes-or-more!');
   });
 
   test.each([
@@ -43,6 +43,7 @@ describe('loadSecretKey', () => {
     ['a field of non-JSON', 'not json', 'key'],
     ['an empty secret', '', undefined],
     ['an empty field', JSON.stringify({ key: '' }), 'key'],
+    ['a key under 256 bits (RFC 7518)', 'x'.repeat(31), undefined],
   ])('%s is KeyUnavailableError', async (_what, value, field) => {
     secrets.put('bad', value);
     await expect(loadSecretKey(client, 'bad', field)).rejects.toBeInstanceOf(KeyUnavailableError);
