@@ -76,3 +76,15 @@ export function formatBanner(info: BannerInfo): string {
   );
   return lines.join('\n');
 }
+
+/**
+ * A warning when the gateway listens beyond this machine: its `@connections` API checks no signatures, so anyone
+ * who can reach the port can post to, read and close connections. Undefined on loopback.
+ */
+export function networkExposureWarning(host: string): string | undefined {
+  const bare = host.replace(/^\[(.*)\]$/, '$1');
+  if (bare === 'localhost' || bare === '::1' || /^127\./.test(bare)) return undefined;
+  return `warning: --host ${host} makes the gateway reachable from your network, including its @connections API, ` +
+    'which checks no signatures (anyone who reaches the port can post to and close connections). ' +
+    'Use it on a trusted network only; the default, 127.0.0.1, stays on this machine.';
+}

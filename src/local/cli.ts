@@ -1,5 +1,5 @@
 import { parseCliArgs, UsageError, USAGE, type CliOptions } from './args';
-import { formatBanner } from './banner';
+import { formatBanner, networkExposureWarning } from './banner';
 import { DEV_TOKEN_TTL_SECONDS } from './dev-token';
 import { GatewayListenError, startLocalGateway, type LocalGateway } from './gateway';
 import { PAGE_ASSETS } from './page/assets';
@@ -73,6 +73,8 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
       quote: process.platform === 'win32' ? '"' : "'",
     }) + '\n',
   );
+  const exposure = networkExposureWarning(options.host);
+  if (exposure) process.stderr.write(`${exposure}\n`);
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {

@@ -1,5 +1,5 @@
 import { parseCliArgs, UsageError, USAGE } from '../../src/local/args';
-import { chatUrl, formatBanner, wscatCommand } from '../../src/local/banner';
+import { chatUrl, formatBanner, networkExposureWarning, wscatCommand } from '../../src/local/banner';
 
 const LONG_SECRET = 'a-local-hs256-key-of-at-least-32-bytes';
 
@@ -113,4 +113,9 @@ test('with the page, the banner says where to open it first', () => {
   expect(lines[3]).toBe('Open http://127.0.0.1:8080/ in two browser tabs, pick a name in each, and chat.');
   expect(text).toContain('  Chat page        http://127.0.0.1:8080/   (dev tokens: POST http://127.0.0.1:8080/dev-token, this machine only)');
   expect(text).toContain('Or chat from a terminal, as alice in room "lobby":');
+});
+
+test('binding beyond loopback warns that the unsigned @connections API is reachable; loopback does not', () => {
+  for (const host of ['127.0.0.1', '127.0.0.2', 'localhost', '::1', '[::1]']) expect(networkExposureWarning(host)).toBeUndefined();
+  for (const host of ['0.0.0.0', '::', '192.0.2.10']) expect(networkExposureWarning(host)).toMatch(/@connections API, which checks no signatures/);
 });
