@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { listenOnFreePort } from './listen';
 import { ensureConnectionsTable } from './table';
 
 /**
@@ -33,16 +33,7 @@ export async function startEmbeddedDynamo(options: {
     dynaliteOptions.path = options.persistDir;
   }
   const server = dynalite(dynaliteOptions);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-  const endpoint = `http://${host}:${port}`;
+  const endpoint = await listenOnFreePort(server, options.host);
 
   // dynalite's close() also closes its LevelDB store (releasing a persisted directory).
   const close = async () => {

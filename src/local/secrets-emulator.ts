@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnFreePort } from './listen';
 
 /**
  * A tiny Secrets Manager endpoint (AWS JSON 1.1 protocol, `GetSecretValue` only) on loopback, so the
@@ -67,18 +67,10 @@ export async function startSecretsEmulator(options: {
     });
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const endpoint = await listenOnFreePort(server, options.host);
 
   return {
-    endpoint: `http://${host}:${port}`,
+    endpoint,
     put(name, secretString) {
       const arn = secretArn(options.region, options.accountId, name);
       const entry = { arn, name, secretString, versionId: randomUUID(), createdDate: Date.now() / 1000 };
