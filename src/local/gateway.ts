@@ -22,6 +22,7 @@ import {
 } from './events';
 import { defaultHandlersDir, handlerFile, HandlerError, startHandlerRuntime, type HandlerOutput, type HandlerRuntime } from './handlers';
 import { identitySourcesPresent, integrationResponse, isWebSocketHandshake, rejectUpgrade } from './handshake';
+import { urlHost } from './listen';
 import { handleManagementRequest, sendError, type ManagedConnection } from './management-api';
 import { startSecretsEmulator, type SecretsEmulator } from './secrets-emulator';
 import { handleWebRequest, sendNotFound, type PageAssets, type WebOptions } from './web';
@@ -208,7 +209,8 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
   const server = createServer();
   await listen(server, options.port ?? DEFAULT_PORT, host);
   const port = (server.address() as AddressInfo).port;
-  const clientHost = connectableHost(host);
+  const address = connectableAddress(host);
+  const clientHost = urlHost(address);
   const authority = `${clientHost}:${port}`;
   const url = `ws://${authority}/${stage}`;
   const managementEndpoint = `http://${authority}/${stage}`;
@@ -221,10 +223,9 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
   let handlerEnv: Record<string, string>;
   let secretArn: string;
   try {
-    // They listen on the bare address the gateway is reached at (brackets are for URLs only).
-    const internalHost = clientHost.replace(/^\[(.*)\]$/, '$1');
-    dynamo = await startEmbeddedDynamo({ host: internalHost, tableName, region, persistDir: options.persistDir });
-    secrets = await startSecretsEmulator({ host: internalHost, region, accountId: LOCAL_ACCOUNT_ID });
+    // They listen on the address the gateway is reached at.
+    dynamo = await startEmbeddedDynamo({ host: address, tableName, region, persistDir: options.persistDir });
+    secrets = await startSecretsEmulator({ host: address, region, accountId: LOCAL_ACCOUNT_ID });
     secretArn = secrets.put(SECRET_NAME, secret).arn;
     handlerEnv = {
       ...inheritedEnv(),
@@ -503,11 +504,12 @@ function describeError(err: Error): string {
   return err instanceof HandlerError ? `${err.errorType}: ${err.message}` : err.message;
 }
 
-/** The host clients (and the handlers) connect to: a wildcard address means this machine. */
-function connectableHost(host: string): string {
-  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
-  if (host === '::') return '[::1]';
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+/** The bare address clients (and the handlers) connect to: a wildcard address means this machine. */
+function connectableAddress(host: string): string {
+  const bare = host.replace(/^\[(.*)\]$/, '$1');
+  if (bare === '0.0.0.0' || bare === '') return '127.0.0.1';
+  if (bare === '::') return '::1';
+  return bare;
 }
 
 /** The handlers' base environment: the gateway's own, without AWS settings or contract variables. */

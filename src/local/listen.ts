@@ -14,5 +14,10 @@ export async function listenOnFreePort(server: Server, host: string): Promise<st
     });
   });
   const { port } = server.address() as AddressInfo;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return `http://${urlHost(host)}:${port}`;
+}
+
+/** A bare address as it stands in a URL: an IPv6 literal in brackets. */
+export function urlHost(address: string): string {
+  return address.includes(':') ? `[${address}]` : address;
 }
