@@ -145,7 +145,10 @@ export const DEFAULTS = {
   metricsNamespace: 'WebSocketChat',
 } as const;
 
+/** Compiled once: the check runs on every handshake and every route event. (No `g` flag: `test` keeps no state.) */
+const ROOM_ID = new RegExp(LIMITS.roomIdPattern);
+
 /** The room-id check, shared by the authorizer and the local gateway. */
 export function isValidRoomId(value: unknown): value is string {
-  return typeof value === 'string' && new RegExp(LIMITS.roomIdPattern).test(value);
+  return typeof value === 'string' && ROOM_ID.test(value);
 }
