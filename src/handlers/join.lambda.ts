@@ -1,0 +1,9 @@
+import type { InvocationContext, RouteResult, WebSocketRouteEvent } from './lib/events';
+import { postingDepsFromEnv, type PostingDeps } from './lib/posting-deps';
+import { handleJoin } from './lib/join';
+
+let deps: PostingDeps | undefined;
+
+/** `join` route (see ./lib/join.ts). */
+export const handler = async (event: WebSocketRouteEvent, context?: InvocationContext): Promise<RouteResult> =>
+  handleJoin(event, (deps ??= postingDepsFromEnv()), context);
