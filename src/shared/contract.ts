@@ -116,6 +116,8 @@ export const ENV = {
   clockToleranceSeconds: 'CLOCK_TOLERANCE_SECONDS',
   /** Longest accepted token lifetime (`exp − iat`), in seconds; unset = not checked. */
   maxTokenLifetimeSeconds: 'MAX_TOKEN_LIFETIME_SECONDS',
+  /** `true`: refuse a token whose `iat` lies in the future beyond the clock tolerance. */
+  rejectFutureIat: 'REJECT_FUTURE_IAT',
   /** Connection row lifetime, in seconds (API Gateway's 2 h + margin). */
   connectionTtlSeconds: 'CONNECTION_TTL_SECONDS',
   /** Largest `message` accepted by sendMessage, in bytes (UTF-8). */

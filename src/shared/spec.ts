@@ -7,7 +7,7 @@
  * Like `contract.ts` it imports nothing but the contract, so it compiles under jsii (CommonJS) and into the
  * esbuild bundles alike. Not part of the public jsii API.
  */
-import { ACTIONS, ENV, MESSAGES, TABLE } from './contract';
+import { ACTIONS, ENV, LIMITS, MESSAGES, TABLE } from './contract';
 
 /** A key attribute: DynamoDB's `S` (string) or `N` (number). */
 export interface KeyAttribute {
@@ -88,6 +88,16 @@ export interface TableGrant {
  */
 export type SizeClass = 'standard' | 'fanout' | 'worker';
 
+/** Lambda timeout of each size class, in seconds (memory is a prop of the construct). */
+export const TIMEOUT_SECONDS: Readonly<Record<SizeClass, number>> = {
+  standard: 10,
+  // A route's integration cannot outlive API Gateway's 29 s.
+  fanout: LIMITS.integrationTimeoutSeconds,
+  // Invoked asynchronously: not bound by API Gateway. Long enough for a shard range at a worker's share of the
+  // rate budget; a retried worker skips the shards it finished.
+  worker: 120,
+};
+
 export type HandlerId =
   | 'authorizer'
   | 'connect'
@@ -159,6 +169,7 @@ export const AUTH_ENV = [
   ENV.roomsClaim,
   ENV.clockToleranceSeconds,
   ENV.maxTokenLifetimeSeconds,
+  ENV.rejectFutureIat,
 ] as const;
 
 export const HANDLERS: readonly HandlerSpec[] = [
