@@ -41,6 +41,12 @@ export interface LocalFunctionSpec {
   readonly timeoutSeconds: number;
   /** Which built-in handler it is, if it is one. */
   readonly builtIn?: HandlerId;
+  /**
+   * Extra `node_modules` directories its modules are resolved from, after its own code directory's (an app's
+   * handler that requires `@aws-sdk/*`, which Lambda's Node.js runtime provides, finds it in the app's
+   * `node_modules`). @default - none (the built-in bundles carry what they need)
+   */
+  readonly resolvePaths?: readonly string[];
 }
 
 /** How the app authorizes `$connect`, as the gateway must emulate it (keys, dev tokens). */
@@ -56,6 +62,8 @@ export type LocalAuth =
   }
   | {
     readonly mode: 'jwks';
+    /** The JWKS the authorizer fetches (`--jwks-url`); undefined = the gateway serves a local key pair's. */
+    readonly jwksUrl?: string;
     readonly issuer?: string;
     readonly audience: readonly string[];
     readonly algorithms: readonly string[];
