@@ -1,7 +1,8 @@
-import { Token } from 'aws-cdk-lib';
+import { Token, Tokenization, type Duration } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { DEFAULTS, ENV } from './shared/contract';
+import { AUTH_MODES, DEFAULTS, ENV } from './shared/contract';
+import { identitySources } from './shared/spec';
 
 /** Claim options shared by every token-verifying `ChatAuth`. */
 export interface ChatAuthClaimOptions {
@@ -34,6 +35,22 @@ export interface ChatAuthClaimOptions {
    * @default 5
    */
   readonly clockToleranceSeconds?: number;
+
+  /**
+   * Longest accepted token lifetime (`exp` − `iat`): a token issued for longer is refused with 401. Caps the damage
+   * of a leaked long-lived token (the token travels in the connect URL).
+   *
+   * @default - the lifetime is not checked
+   */
+  readonly maxTokenLifetime?: Duration;
+
+  /**
+   * Refuse a token whose `iat` lies in the future (beyond `clockToleranceSeconds`): a sign of a skewed or forged
+   * issuer.
+   *
+   * @default false
+   */
+  readonly rejectFutureIssuedAt?: boolean;
 }
 
 /** Options of `ChatAuth.hs256`. */
@@ -79,14 +96,12 @@ export interface JwksAuthOptions extends ChatAuthClaimOptions {
 
 /** What a `ChatAuth` contributes to the authorizer function. @internal */
 export interface ChatAuthBinding {
+  /** The authorizer's environment (names from the shared contract's `ENV`). */
   readonly environment: Record<string, string>;
   readonly demoMode: boolean;
   /** API Gateway identity sources of the `$connect` authorizer (all must be present, or 401 without a call). */
   readonly identitySource: string[];
 }
-
-/** The token travels in the query string: browsers cannot set headers on a WebSocket. */
-export const TOKEN_IDENTITY_SOURCE = 'route.request.querystring.token';
 
 const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 
@@ -103,7 +118,7 @@ export class ChatAuth {
    * Tokens signed with HS256 using a key held in Secrets Manager. The algorithm is pinned to HS256.
    */
   public static hs256(options: Hs256AuthOptions): ChatAuth {
-    return new ChatAuth('hs256', options, (grantee) => {
+    return new ChatAuth(AUTH_MODES.hs256, options, (grantee) => {
       options.secret.grantRead(grantee);
       return {
         [ENV.authSecretArn]: options.secret.secretArn,
@@ -130,7 +145,7 @@ export class ChatAuth {
         `ChatAuth.jwks: unsupported algorithm(s) ${unsupported.join(', ')}; use asymmetric algorithms (${ASYMMETRIC_ALGORITHMS.join(', ')})`,
       );
     }
-    return new ChatAuth('jwks', options, () => ({
+    return new ChatAuth(AUTH_MODES.jwks, options, () => ({
       [ENV.authJwksUrl]: options.jwksUrl,
       [ENV.authAlgorithms]: algorithms.join(','),
     }));
@@ -141,11 +156,11 @@ export class ChatAuth {
    * construct emits a synth warning when this is used. Never the default.
    */
   public static none(): ChatAuth {
-    return new ChatAuth('none', {}, () => ({}));
+    return new ChatAuth(AUTH_MODES.none, {}, () => ({}));
   }
 
   private constructor(
-    private readonly mode: 'hs256' | 'jwks' | 'none',
+    private readonly mode: (typeof AUTH_MODES)[keyof typeof AUTH_MODES],
     private readonly claims: ChatAuthClaimOptions & { readonly issuer?: string },
     private readonly bindMode: (grantee: iam.IGrantable) => Record<string, string>,
   ) {
@@ -159,6 +174,10 @@ export class ChatAuth {
     if (claims.audience?.some((a) => a.includes(','))) {
       throw new Error('ChatAuth: audience values must not contain commas');
     }
+    const lifetime = claims.maxTokenLifetime;
+    if (lifetime !== undefined && !lifetime.isUnresolved() && lifetime.toMilliseconds() < 1000) {
+      throw new Error(`ChatAuth: maxTokenLifetime must be at least 1 second, got ${lifetime.toHumanString()}`);
+    }
   }
 
   /**
@@ -169,9 +188,9 @@ export class ChatAuth {
   public _bind(grantee: iam.IGrantable): ChatAuthBinding {
     const c = this.claims;
     return {
-      demoMode: this.mode === 'none',
-      // In demo mode there is no token to require.
-      identitySource: this.mode === 'none' ? [] : [TOKEN_IDENTITY_SOURCE],
+      demoMode: this.mode === AUTH_MODES.none,
+      // The token travels in the query string (browsers cannot set headers on a WebSocket); in demo mode, none.
+      identitySource: identitySources(this.mode),
       environment: {
         [ENV.authMode]: this.mode,
         [ENV.userIdClaim]: c.userIdClaim ?? DEFAULTS.userIdClaim,
@@ -179,6 +198,8 @@ export class ChatAuth {
         ...(c.issuer ? { [ENV.authIssuer]: c.issuer } : {}),
         ...(c.audience && c.audience.length > 0 ? { [ENV.authAudience]: c.audience.join(',') } : {}),
         ...(c.roomsClaim ? { [ENV.roomsClaim]: c.roomsClaim } : {}),
+        ...(c.maxTokenLifetime ? { [ENV.maxTokenLifetimeSeconds]: Tokenization.stringifyNumber(c.maxTokenLifetime.toSeconds()) } : {}),
+        ...(c.rejectFutureIssuedAt ? { [ENV.rejectFutureIat]: 'true' } : {}),
         ...this.bindMode(grantee),
       },
     };

@@ -1,3 +1,4 @@
+import { Token } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as route53 from 'aws-cdk-lib/aws-route53';
@@ -6,7 +7,10 @@ import { Construct } from 'constructs';
 
 /** A custom domain for the WebSocket API. */
 export interface ChatCustomDomainOptions {
-  /** The domain name, e.g. `chat.example.com`. */
+  /**
+   * The domain name, e.g. `chat.example.com`. It may be a token (a `CfnParameter`, an SSM parameter value): it is
+   * then checked by CloudFormation, not at synth.
+   */
   readonly domainName: string;
 
   /**
@@ -44,7 +48,7 @@ export class ChatDomain extends Construct {
 
   constructor(scope: Construct, id: string, props: ChatDomainProps) {
     super(scope, id);
-    if (!DOMAIN_PATTERN.test(props.domainName)) {
+    if (!Token.isUnresolved(props.domainName) && !DOMAIN_PATTERN.test(props.domainName)) {
       throw new Error(`customDomain.domainName must be a fully qualified domain name, got "${props.domainName}"`);
     }
     if (!props.certificate && !props.hostedZone) {

@@ -1,4 +1,4 @@
-import { Annotations, Duration, Lazy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, Lazy, RemovalPolicy, Token, Tokenization } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -7,169 +7,55 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ChatAlarms } from './alarms';
-import type { ChatAuth } from './chat-auth';
-import { ChatDomain, type ChatCustomDomainOptions } from './custom-domain';
-import { AuthorizerFunction } from './handlers/authorizer-function';
-import { ConnectFunction } from './handlers/connect-function';
-import { DefaultFunction } from './handlers/default-function';
-import { DisconnectFunction } from './handlers/disconnect-function';
-import { PingFunction } from './handlers/ping-function';
-import { SendMessageFunction } from './handlers/send-message-function';
-import { NagAcknowledgements } from './nag';
-import { ACTIONS, DEFAULTS, ENV, LIMITS, METRICS, TABLE } from './shared/contract';
+import type { ChatAuth, ChatAuthBinding } from './chat-auth';
+import { ChatAlarms, throttles, type ThrottleSource } from './construct/alarms';
+import { dashboardRows } from './construct/dashboard';
+import { ChatGrants } from './construct/grants';
+import { handlerClass } from './construct/handler-classes';
+import { ImportedWebSocketChat, type IWebSocketChat, type WebSocketChatAttributes } from './construct/imported';
+import { apiGatewayMetric, handlerMetric } from './construct/metrics';
+import { NagAcknowledgements } from './construct/nag';
+import type { ChatRouteOptions, WebSocketChatProps } from './construct/props';
+import { resolveSettings, type ChatSettings } from './construct/settings';
+import { ChatDomain } from './custom-domain';
+import { DEFAULTS, ENV, LIMITS, METRICS } from './shared/contract';
+import {
+  activeHandlers,
+  activeTables,
+  clientActions,
+  handlerSpec,
+  HANDLERS,
+  ROUTE_SELECTION_EXPRESSION,
+  routeTable,
+  TIMEOUT_SECONDS,
+  type HandlerId,
+  type HandlerSpec,
+  type KeyAttribute,
+  type TableId,
+  type TableSpec,
+} from './shared/spec';
 
-/** Execution-log level of the stage. */
-export enum ChatExecutionLogLevel {
-  /** No execution logs. */
-  OFF = 'OFF',
-  /** Errors only. */
-  ERROR = 'ERROR',
-  /** Errors and informational entries. */
-  INFO = 'INFO',
-}
-
-/** Properties of a `WebSocketChat`. */
-export interface WebSocketChatProps {
-  /**
-   * How `$connect` is authorized. There is no default: choose `ChatAuth.hs256`, `ChatAuth.jwks`, or
-   * (for demos only) `ChatAuth.none()`.
-   */
-  readonly auth: ChatAuth;
-
-  /**
-   * Name of the API stage (letters, digits, `_` and `-`).
-   *
-   * @default 'dev'
-   */
-  readonly stageName?: string;
-
-  /**
-   * Serve the API on a custom domain (REGIONAL endpoint, TLS 1.2).
-   *
-   * @default - the execute-api domain only
-   */
-  readonly customDomain?: ChatCustomDomainOptions;
-
-  /**
-   * Actions run when any alarm of `alarms` changes to ALARM.
-   *
-   * @default - the alarms are created without actions
-   */
-  readonly alarmActions?: cloudwatch.IAlarmAction[];
-
-  /**
-   * Stage throttling: burst limit (requests).
-   *
-   * @default 5000
-   */
-  readonly throttlingBurstLimit?: number;
-
-  /**
-   * Stage throttling: steady-state rate limit (requests per second).
-   *
-   * @default 10000
-   */
-  readonly throttlingRateLimit?: number;
-
-  /**
-   * Threshold of the connection-count alarm: new connections (`ConnectCount`) in 5 minutes.
-   *
-   * @default 1000
-   */
-  readonly connectionCountAlarmThreshold?: number;
-
-  /**
-   * Largest chat message accepted by `sendMessage`, in bytes of UTF-8. Larger messages get a
-   * `MESSAGE_TOO_LARGE` error frame. The default keeps a client's whole `sendMessage` frame within API Gateway's
-   * 32 KB frame limit (browsers send a message as one frame; API Gateway closes a connection that sends a larger
-   * frame with 1009). At most 128 KiB (API Gateway's message limit), less the envelope.
-   *
-   * @default 31744
-   */
-  readonly maxMessageBytes?: number;
-
-  /**
-   * Posts to connections in flight at once during a fan-out (also the HTTP agent's `maxSockets`). At 20 ms per
-   * post, 100 in flight is at most 5,000 posts/s from one broadcast: half of API Gateway's account-wide
-   * 10,000 requests/s, which `@connections` posts share (see BENCHMARKS.md for the sweep that chose it).
-   *
-   * @default 100
-   */
-  readonly fanoutConcurrency?: number;
-
-  /**
-   * Memory of the Lambda handlers other than `sendMessage`, in MiB.
-   *
-   * @default 256
-   */
-  readonly handlerMemorySize?: number;
-
-  /**
-   * Memory of the `sendMessage` handler, in MiB. A fan-out is CPU-bound (signing and sending one HTTP request per
-   * connection), and Lambda gives CPU in proportion to memory (one vCPU at 1,769 MiB): at 1024 MiB a broadcast
-   * reaches about 2,000 posts/s, at 256 MiB about 500 — too slow for rooms of more than ~15,000 connections to
-   * finish within API Gateway's 29-second integration timeout. For large rooms the cost per broadcast is about
-   * the same at any size (shorter runs at more memory).
-   *
-   * @default 1024
-   */
-  readonly fanoutMemorySize?: number;
-
-  /**
-   * Retention of the access logs and of the handlers' log groups.
-   *
-   * @default logs.RetentionDays.ONE_MONTH
-   */
-  readonly logRetention?: logs.RetentionDays;
-
-  /**
-   * Removal policy of the connections table and of the log groups. The table holds only live
-   * connections, which expire within hours.
-   *
-   * @default RemovalPolicy.DESTROY
-   */
-  readonly removalPolicy?: RemovalPolicy;
-
-  /**
-   * Create API Gateway's account-level CloudWatch Logs role (`AWS::ApiGateway::Account`). API Gateway writes a
-   * stage's access logs only once the account and region have that role: a first deploy in a fresh account
-   * fails with "CloudWatch Logs role ARN must be set in account settings" without it. It is one setting per
-   * account and region, shared by every API there, so set this in one stack only (or set the role yourself). The
-   * role and the setting are retained when the stack is deleted, so other APIs keep logging.
-   *
-   * @default false - the account already has the role
-   */
-  readonly cloudWatchRole?: boolean;
-
-  /**
-   * Stage execution logging. Needs an account-level CloudWatch Logs role for API Gateway.
-   *
-   * @default ChatExecutionLogLevel.OFF
-   */
-  readonly executionLogLevel?: ChatExecutionLogLevel;
-
-  /**
-   * Log full request and response data in the execution logs. This logs tokens and messages: keep it
-   * off outside debugging. Requires `executionLogLevel` other than OFF.
-   *
-   * @default false
-   */
-  readonly dataTraceEnabled?: boolean;
-}
-
-const STAGE_NAME_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 const ROUTE_KEY_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
-const FUNCTION_TIMEOUT = Duration.seconds(10);
-/** sendMessage may run for as long as API Gateway waits on an integration. */
-const FANOUT_TIMEOUT = Duration.seconds(LIMITS.integrationTimeoutSeconds);
+
+/** Asynchronous invocations of the fan-out worker: a broadcast older than a minute is news no longer. */
+const FANOUT_WORKER_ASYNC = { maxEventAge: Duration.seconds(60), retryAttempts: 2 };
+/**
+ * Asynchronous invocations of `publish` (e.g. from EventBridge): Lambda retries after about 1 and 2 minutes, within
+ * the 5 minutes that an `idempotency_key` de-duplicates.
+ */
+const PUBLISH_ASYNC = { maxEventAge: Duration.seconds(LIMITS.idempotencyTtlSeconds), retryAttempts: 2 };
+/** What `addRoute` puts in an app handler's environment. */
+const APP_ROUTE_ENV = [ENV.managementEndpoint, ENV.connectionsTable];
 
 /**
- * A serverless real-time chat / push backend: an API Gateway WebSocket API and stage, a DynamoDB
- * connections table (TTL, room and user indexes), JWT-authorized Lambda handlers for `$connect`,
- * `$disconnect`, `sendMessage`, `ping` and `$default`, CloudWatch alarms and least-privilege IAM.
+ * A serverless real-time chat / push backend: an API Gateway WebSocket API and stage, a DynamoDB connections table
+ * (TTL, room and user indexes) and a messages table (room history), JWT-authorized Lambda handlers for `$connect`,
+ * `$disconnect`, `sendMessage`, `join`, `leave`, `presence`, `history`, `ping` and `$default`, a `publishFunction`
+ * that backends invoke to push events to a connection, a user or a room, CloudWatch alarms and least-privilege IAM.
  *
  * Clients connect to `url` with `?room_id=ROOM&token=JWT`, send
  * `{"action":"sendMessage","message":"hi"}`, and every live connection of the room receives it.
@@ -183,322 +69,529 @@ const FANOUT_TIMEOUT = Duration.seconds(LIMITS.integrationTimeoutSeconds);
  * });
  * new CfnOutput(this, 'ChatUrl', { value: chat.url });
  */
-export class WebSocketChat extends Construct {
+export class WebSocketChat extends Construct implements IWebSocketChat {
+  /**
+   * A chat deployed elsewhere (e.g. by another stack), for its grants, `url` and `managementEndpoint`.
+   *
+   * @param scope the scope of the imported chat
+   * @param id its construct id
+   * @param attrs what is known of the chat
+   */
+  public static fromAttributes(scope: Construct, id: string, attrs: WebSocketChatAttributes): IWebSocketChat {
+    return new ImportedWebSocketChat(scope, id, attrs);
+  }
+
   /** The WebSocket API. */
   public readonly webSocketApi: apigwv2.WebSocketApi;
   /** The API stage. */
   public readonly stage: apigwv2.WebSocketStage;
-  /** The connections table: one row per live connection. */
+  /** The WebSocket API's id. */
+  public readonly apiId: string;
+  /** The stage's name. */
+  public readonly stageName: string;
+  /** The connections table: an item per live connection and one per room it is in. */
   public readonly connectionsTable: dynamodb.Table;
+  /** The messages table: each room's history (history on). */
+  public readonly messagesTable?: dynamodb.Table;
   /** `wss://` URL clients connect to (the custom domain when configured). */
   public readonly url: string;
   /** `https://{apiId}.execute-api.{region}.{urlSuffix}/{stage}`: where posts to connections go. */
   public readonly managementEndpoint: string;
-  /** The CloudWatch alarms. */
-  public readonly alarms: cloudwatch.IAlarm[];
-  /** The `$connect` REQUEST authorizer function. */
-  public readonly authorizerFunction: lambda.IFunction;
-  /** The `$connect` handler. */
-  public readonly connectFunction: lambda.IFunction;
-  /** The `$disconnect` handler. */
-  public readonly disconnectFunction: lambda.IFunction;
-  /** The `sendMessage` handler (room fan-out). */
-  public readonly sendMessageFunction: lambda.IFunction;
-  /** The `ping` handler. */
-  public readonly pingFunction: lambda.IFunction;
-  /** The `$default` handler. */
-  public readonly defaultFunction: lambda.IFunction;
   /** The access-log group of the stage. */
   public readonly accessLogGroup: logs.ILogGroup;
   /** The custom domain, when configured. */
   public readonly domainName?: apigwv2.IDomainName;
 
-  private readonly actions: string[] = [ACTIONS.sendMessage, ACTIONS.ping];
-  private readonly removalPolicy: RemovalPolicy;
-  private readonly logRetention: logs.RetentionDays;
+  /** The `$connect` REQUEST authorizer function. */
+  public readonly authorizerFunction: lambda.Function;
+  /** The `$connect` handler. */
+  public readonly connectFunction: lambda.Function;
+  /** The `$disconnect` handler. */
+  public readonly disconnectFunction: lambda.Function;
+  /** The `sendMessage` handler (stores a message and fans it out to its room). */
+  public readonly sendMessageFunction: lambda.Function;
+  /** The `ping` handler. */
+  public readonly pingFunction: lambda.Function;
+  /** The `$default` handler. */
+  public readonly defaultFunction: lambda.Function;
+  /** The `join` handler. */
+  public readonly joinFunction: lambda.Function;
+  /** The `leave` handler. */
+  public readonly leaveFunction: lambda.Function;
+  /** The `presence` handler. */
+  public readonly presenceFunction: lambda.Function;
+  /** The `history` handler (history on). */
+  public readonly historyFunction?: lambda.Function;
+  /**
+   * The function backends invoke to push an event to a connection, a user or a room:
+   * `{"room_id" | "user_id" | "connection_id": "…", "type": "…", "data": …, "idempotency_key"?: "…"}` answers
+   * `{"delivered": N, "gone": N, "failed": N, "seq"?: N}`. Grant with `grantPublish`.
+   */
+  public readonly publishFunction: lambda.Function;
+  /** The fan-out worker: delivers one shard range of a large room's broadcast (invoked asynchronously). */
+  public readonly fanoutWorkerFunction: lambda.Function;
+  /** Where fan-out worker invocations that failed after 2 retries, or waited longer than 60 s, end up. */
+  public readonly fanoutWorkerDeadLetterQueue: sqs.Queue;
+  /** Where asynchronous `publish` invocations (e.g. from EventBridge) that failed after 2 retries end up. */
+  public readonly publishDeadLetterQueue: sqs.Queue;
+
+  /** Every CloudWatch alarm of the chat. */
+  public readonly alarms: cloudwatch.IAlarm[];
+  /** DynamoDB read throttles of the tables and indexes (unless switched off). */
+  public readonly readThrottlesAlarm?: cloudwatch.Alarm;
+  /** DynamoDB write throttles of the tables and indexes (unless switched off). */
+  public readonly writeThrottlesAlarm?: cloudwatch.Alarm;
+  /** New connections above the threshold (unless switched off). */
+  public readonly connectCountAlarm?: cloudwatch.Alarm;
+  /** API Gateway integration errors (unless switched off). */
+  public readonly integrationErrorsAlarm?: cloudwatch.Alarm;
+  /** API Gateway execution errors (unless switched off). */
+  public readonly executionErrorsAlarm?: cloudwatch.Alarm;
+  /** Posts that failed after their retries (unless switched off). */
+  public readonly fanoutFailuresAlarm?: cloudwatch.Alarm;
+  /** Messages that could not be stored in history (history on, unless switched off). */
+  public readonly storeFailuresAlarm?: cloudwatch.Alarm;
+  /** `Errors` alarms of the handlers, by handler (`Connect`, `SendMessage`, …; not the authorizer). */
+  public readonly handlerErrorsAlarms: { [handler: string]: cloudwatch.Alarm };
+  /** Depth alarms of the on-failure queues, by function (`FanoutWorker`, `Publish`). */
+  public readonly deadLettersAlarms: { [handler: string]: cloudwatch.Alarm };
+  /** The CloudWatch dashboard (`dashboard: true`). */
+  public readonly dashboard?: cloudwatch.Dashboard;
+
+  private readonly settings: ChatSettings;
+  private readonly grants: ChatGrants;
+  private readonly tables: Partial<Record<TableId, dynamodb.Table>> = {};
+  private readonly roles: Partial<Record<HandlerId, iam.Role>> = {};
+  private readonly functions: Partial<Record<HandlerId, lambda.Function>> = {};
+  /** Environment values of the handlers, by variable name (a handler gets those its spec lists). */
+  private readonly environmentValues: Readonly<Record<string, () => string | undefined>>;
+  private readonly auth: ChatAuthBinding;
+  /** Client actions the app added with `addRoute`. */
+  private readonly appActions: string[] = [];
 
   constructor(scope: Construct, id: string, props: WebSocketChatProps) {
     super(scope, id);
-    validateProps(props);
-    const stageName = props.stageName ?? DEFAULTS.stageName;
-    this.removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
-    this.logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
-    const memorySize = props.handlerMemorySize ?? DEFAULTS.handlerMemorySize;
+    this.settings = resolveSettings(props);
+    const history = this.settings.history;
 
-    this.connectionsTable = new dynamodb.Table(this, 'ConnectionsTable', {
-      partitionKey: { name: TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      timeToLiveAttribute: TABLE.ttl,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      removalPolicy: this.removalPolicy,
-    });
-    for (const [indexName, attribute] of [[TABLE.roomIndex, TABLE.roomId], [TABLE.userIndex, TABLE.userId]]) {
-      this.connectionsTable.addGlobalSecondaryIndex({
-        indexName,
-        partitionKey: { name: attribute, type: dynamodb.AttributeType.STRING },
-        projectionType: dynamodb.ProjectionType.ALL,
-      });
-    }
+    // Tables, from the spec.
+    for (const spec of activeTables(history)) this.tables[spec.id] = this.addTable(spec, props);
+    this.connectionsTable = this.tables.connections!;
+    this.messagesTable = this.tables.messages;
 
-    // The authorizer needs neither the table nor the API.
-    const authorizerRole = this.newRole('Authorizer');
-    const auth = props.auth._bind(authorizerRole);
-    if (auth.demoMode) {
-      Annotations.of(this).addWarningV2(
-        'cdk-websocket-chat:auth-none',
-        'ChatAuth.none(): anyone can connect to this WebSocket API without a token. Use it for demos only.',
-      );
-    }
-    this.authorizerFunction = new AuthorizerFunction(this, 'Authorizer', {
-      ...this.functionOptions('Authorizer', authorizerRole, memorySize),
-      description: 'WebSocketChat $connect JWT authorizer',
-      environment: auth.environment,
-    });
+    // Auth: the authorizer's role reads what its mode needs (the secret); the environment says how to verify.
+    this.auth = this.bindAuth(props.auth);
 
-    const connect = new ConnectFunction(this, 'Connect', {
-      ...this.functionOptions('Connect', this.newRole('Connect'), memorySize),
-      description: 'WebSocketChat $connect: stores the connection',
-    });
-    const disconnect = new DisconnectFunction(this, 'Disconnect', {
-      ...this.functionOptions('Disconnect', this.newRole('Disconnect'), memorySize),
-      description: 'WebSocketChat $disconnect: removes the connection',
-    });
-    const sendMessage = new SendMessageFunction(this, 'SendMessage', {
-      ...this.functionOptions('SendMessage', this.newRole('SendMessage'), props.fanoutMemorySize ?? DEFAULTS.fanoutMemorySize),
-      description: 'WebSocketChat sendMessage: validates and fans a message out to its room',
-      timeout: FANOUT_TIMEOUT,
-    });
-    const ping = new PingFunction(this, 'Ping', {
-      ...this.functionOptions('Ping', this.newRole('Ping'), memorySize),
-      description: 'WebSocketChat ping: answers pong',
-    });
-    // ('Default' is the id constructs reserve for a construct's default child.)
-    const fallback = new DefaultFunction(this, 'DefaultRoute', {
-      ...this.functionOptions('Default', this.newRole('Default'), memorySize),
-      description: 'WebSocketChat $default: answers unknown actions and malformed frames',
-    });
-    this.connectFunction = connect;
-    this.disconnectFunction = disconnect;
-    this.sendMessageFunction = sendMessage;
-    this.pingFunction = ping;
-    this.defaultFunction = fallback;
-
+    // API and stage.
     this.webSocketApi = new apigwv2.WebSocketApi(this, 'Api', {
       description: 'WebSocketChat real-time API',
-      routeSelectionExpression: DEFAULTS.routeSelectionExpression,
-      connectRouteOptions: {
-        integration: new WebSocketLambdaIntegration('ConnectIntegration', connect),
-        authorizer: new WebSocketLambdaAuthorizer('Authorizer', this.authorizerFunction, {
-          // API Gateway requires every identity source to be present; browsers cannot set headers, so the
-          // token travels in the query string. A missing token is rejected with 401 before any Lambda runs.
-          identitySource: auth.identitySource,
-        }),
-      },
-      disconnectRouteOptions: { integration: new WebSocketLambdaIntegration('DisconnectIntegration', disconnect) },
-      defaultRouteOptions: { integration: new WebSocketLambdaIntegration('DefaultIntegration', fallback) },
+      routeSelectionExpression: ROUTE_SELECTION_EXPRESSION,
     });
-    this.webSocketApi.addRoute(ACTIONS.sendMessage, {
-      integration: new WebSocketLambdaIntegration('SendMessageIntegration', sendMessage),
+    this.accessLogGroup = props.accessLogGroup ?? new logs.LogGroup(this, 'AccessLogs', {
+      retention: this.settings.logRetention,
+      removalPolicy: this.settings.logRemovalPolicy,
     });
-    this.webSocketApi.addRoute(ACTIONS.ping, { integration: new WebSocketLambdaIntegration('PingIntegration', ping) });
-
-    const accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
-      retention: this.logRetention,
-      removalPolicy: this.removalPolicy,
-    });
-    this.accessLogGroup = accessLogGroup;
-    this.stage = new apigwv2.WebSocketStage(this, 'Stage', {
-      webSocketApi: this.webSocketApi,
-      stageName,
-      autoDeploy: true,
-      throttle: {
-        burstLimit: props.throttlingBurstLimit ?? DEFAULTS.throttlingBurstLimit,
-        rateLimit: props.throttlingRateLimit ?? DEFAULTS.throttlingRateLimit,
-      },
-      detailedMetricsEnabled: true,
-      accessLogSettings: {
-        destination: new apigwv2.LogGroupLogDestination(accessLogGroup),
-        format: accessLogFormat(),
-      },
-    });
-    if (props.cloudWatchRole) {
-      this.stage.node.addDependency(this.newApiGatewayAccount());
-    }
-    const logLevel = props.executionLogLevel ?? ChatExecutionLogLevel.OFF;
-    if (logLevel !== ChatExecutionLogLevel.OFF) {
-      const cfnStage = this.stage.node.defaultChild as apigwv2.CfnStage;
-      cfnStage.addPropertyOverride('DefaultRouteSettings.LoggingLevel', logLevel);
-      cfnStage.addPropertyOverride('DefaultRouteSettings.DataTraceEnabled', props.dataTraceEnabled ?? false);
-      if (props.dataTraceEnabled) {
-        Annotations.of(this).addWarningV2(
-          'cdk-websocket-chat:data-trace',
-          'dataTraceEnabled: the execution logs will contain full requests, including tokens and messages.',
-        );
-      }
-    }
-
+    this.stage = this.addStage(props.cloudWatchRole ?? false);
+    this.apiId = this.webSocketApi.apiId;
+    this.stageName = this.stage.stageName;
     this.managementEndpoint = this.stage.callbackUrl;
+    this.grants = new ChatGrants({
+      scope: this,
+      apiId: this.apiId,
+      stageName: this.stageName,
+      connectionsTableArn: this.connectionsTable.tableArn,
+      messagesTableArn: this.messagesTable?.tableArn,
+      publishFunctionArn: Lazy.string({ produce: () => this.publishFunction.functionArn }),
+      encryptionKey: props.encryptionKey,
+    });
+
+    // Handlers, each built from its spec entry (a function it invokes first), then the routes to them.
+    this.environmentValues = this.handlerEnvironmentValues();
+    for (const spec of invokedFirst(activeHandlers(history))) this.functions[spec.id] = this.addHandler(spec);
+    const fn = (handler: HandlerId) => this.functions[handler]!;
+    this.authorizerFunction = fn('authorizer');
+    this.connectFunction = fn('connect');
+    this.disconnectFunction = fn('disconnect');
+    this.sendMessageFunction = fn('sendMessage');
+    this.pingFunction = fn('ping');
+    this.defaultFunction = fn('default');
+    this.joinFunction = fn('join');
+    this.leaveFunction = fn('leave');
+    this.presenceFunction = fn('presence');
+    this.historyFunction = this.functions.history;
+    this.publishFunction = fn('publish');
+    this.fanoutWorkerFunction = fn('fanoutWorker');
+    this.fanoutWorkerDeadLetterQueue = this.addAsyncInvokeConfig(this.fanoutWorkerFunction, handlerSpec('fanoutWorker'), FANOUT_WORKER_ASYNC);
+    this.publishDeadLetterQueue = this.addAsyncInvokeConfig(this.publishFunction, handlerSpec('publish'), PUBLISH_ASYNC);
+    this.addBuiltInRoutes();
+    NagAcknowledgements.nonConnectRoutes(this);
+    this.warnAboutLimits();
+
+    // Domain.
     if (props.customDomain) {
-      const domain = new ChatDomain(this, 'CustomDomain', {
+      this.domainName = new ChatDomain(this, 'CustomDomain', {
         ...props.customDomain,
         api: this.webSocketApi,
         stage: this.stage,
-      });
-      this.domainName = domain.domainName;
+      }).domainName;
       this.url = `wss://${props.customDomain.domainName}`;
     } else {
       this.url = this.stage.url;
     }
 
-    // Least privilege, per handler: only the table actions and the indexes each one uses. No Scan anywhere.
-    const tableEnv = { [ENV.connectionsTable]: this.connectionsTable.tableName };
-    const routeEnv = {
-      ...tableEnv,
-      [ENV.managementEndpoint]: this.managementEndpoint,
-      [ENV.metricsNamespace]: DEFAULTS.metricsNamespace,
-    };
-    this.grantTable(connect, ['dynamodb:PutItem']);
-    addEnvironment(connect, { ...tableEnv, [ENV.connectionTtlSeconds]: String(DEFAULTS.connectionTtlSeconds) });
-    this.grantTable(disconnect, ['dynamodb:DeleteItem']);
-    addEnvironment(disconnect, tableEnv);
-    // sendMessage: Query the room index, delete rows that answered 410 Gone, post to connections.
-    this.grantTable(sendMessage, ['dynamodb:DeleteItem']);
-    this.grantTable(sendMessage, ['dynamodb:Query'], [TABLE.roomIndex], false);
-    this.grantPostToConnections(sendMessage);
-    addEnvironment(sendMessage, {
-      ...routeEnv,
-      [ENV.maxMessageBytes]: String(props.maxMessageBytes ?? DEFAULTS.maxMessageBytes),
-      [ENV.fanoutConcurrency]: String(props.fanoutConcurrency ?? DEFAULTS.fanoutConcurrency),
-      [ENV.postMaxAttempts]: String(DEFAULTS.postMaxAttempts),
-      [ENV.postTimeoutMs]: String(DEFAULTS.postTimeoutMs),
-    });
-    // ping and $default answer the sender only (and drop its row if it is already gone).
-    for (const fn of [ping, fallback]) {
-      this.grantTable(fn, ['dynamodb:DeleteItem']);
-      this.grantPostToConnections(fn);
-      addEnvironment(fn, routeEnv);
-    }
-    fallback.addEnvironment(ENV.validActions, Lazy.string({ produce: () => this.actions.join(',') }));
-
-    this.alarms = new ChatAlarms(this, 'Alarms', {
-      table: this.connectionsTable,
-      indexNames: [TABLE.roomIndex, TABLE.userIndex],
+    // Alarms and dashboard.
+    const alarms = new ChatAlarms(this, 'Alarms', {
+      throttleSources: this.throttleSources(),
       connectCount: this.metricConnectCount(),
-      integrationErrors: this.metricApi('IntegrationError'),
-      executionErrors: this.metricApi('ExecutionError'),
-      fanoutFailures: this.metricFanoutFailures(),
-      connectionCountThreshold: props.connectionCountAlarmThreshold ?? DEFAULTS.connectionCountAlarmThreshold,
-      // Not the authorizer: it answers every bad token by throwing `Unauthorized` (API Gateway's way to a 401),
-      // which Lambda counts as an error, so its Errors alarm would fire on every expired token.
-      functions: {
-        Connect: connect,
-        Disconnect: disconnect,
-        SendMessage: sendMessage,
-        Ping: ping,
-        Default: fallback,
-      },
+      integrationErrors: this.metricIntegrationError(),
+      executionErrors: this.metricExecutionError(),
+      fanoutFailures: this.metricFanoutFailed(),
+      storeFailures: history ? this.metricStoreFailures() : undefined,
+      functions: this.alarmedFunctions(),
+      deadLetterQueues: this.deadLetterQueues(),
+      options: props.alarmOptions ?? {},
       actions: props.alarmActions ?? [],
-    }).alarms;
-
-    NagAcknowledgements.nonConnectRoutes(this.webSocketApi);
+    });
+    this.alarms = alarms.alarms;
+    this.readThrottlesAlarm = alarms.readThrottles;
+    this.writeThrottlesAlarm = alarms.writeThrottles;
+    this.connectCountAlarm = alarms.connectCount;
+    this.integrationErrorsAlarm = alarms.integrationErrors;
+    this.executionErrorsAlarm = alarms.executionErrors;
+    this.fanoutFailuresAlarm = alarms.fanoutFailures;
+    this.storeFailuresAlarm = alarms.storeFailures;
+    this.handlerErrorsAlarms = alarms.handlerErrors;
+    this.deadLettersAlarms = alarms.deadLetters;
+    if (props.dashboard) {
+      this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard');
+      this.addToDashboard(this.dashboard);
+    }
   }
+
+  // --- Grants ----------------------------------------------------------------------------------------------------
 
   /**
    * Permits `grantee` to POST to, GET and DELETE connections of this API's stage
    * (`execute-api:ManageConnections` on `{api}/{stage}/{POST|GET|DELETE}/@connections/*`).
    */
   public grantManageConnections(grantee: iam.IGrantable): iam.Grant {
-    return this.grantConnections(grantee, ['POST', 'GET', 'DELETE']);
+    return this.grants.connections(grantee, ['POST', 'GET', 'DELETE']);
+  }
+
+  /** Permits `grantee` to POST to connections of this stage (`execute-api:ManageConnections` on `POST` only). */
+  public grantPostToConnections(grantee: iam.IGrantable): iam.Grant {
+    return this.grants.connections(grantee, ['POST']);
   }
 
   /**
-   * Permits `grantee` to read the connections table: `GetItem`, `BatchGetItem`, `DescribeTable`, and `Query` on
-   * the table and on the room and user indexes (never `Scan`).
+   * Permits `grantee` to read the connections table: `GetItem`, `BatchGetItem`, `DescribeTable` and `Query` on the
+   * table, `Query` on its room and user indexes (never `Scan`; with `encryptionKey`, `kms:Decrypt` too).
    */
   public grantReadConnections(grantee: iam.IGrantable): iam.Grant {
-    return this.grantTable(grantee, ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:DescribeTable'], [
-      TABLE.roomIndex,
-      TABLE.userIndex,
-    ]);
+    return this.grants.readConnections(grantee);
   }
 
   /**
-   * Routes the client action `action` (a frame `{"action": "<action>", …}`) to `handler`: the app's own
-   * route. The handler sees the authorizer context (`requestContext.authorizer.userId` / `roomId`), gets
-   * `MANAGEMENT_ENDPOINT` and `CONNECTIONS_TABLE` in its environment (when it is a `lambda.Function`),
-   * and is granted posting to connections and reading the table.
-   *
-   * @param action the route key, e.g. `query`
-   * @param handler the function that handles it
+   * Permits `grantee` to read the rooms' history: `GetItem` and `Query` on the messages table. Throws when history
+   * is off.
    */
-  public addRoute(action: string, handler: lambda.IFunction): apigwv2.WebSocketRoute {
+  public grantReadHistory(grantee: iam.IGrantable): iam.Grant {
+    return this.grants.readHistory(grantee);
+  }
+
+  /**
+   * Permits `grantee` to push events through `publishFunction`: `lambda:InvokeFunction` on that function only.
+   */
+  public grantPublish(grantee: iam.IGrantable): iam.Grant {
+    return this.grants.publish(grantee);
+  }
+
+  // --- The app's own routes --------------------------------------------------------------------------------------
+
+  /**
+   * Routes the client action `action` (a frame `{"action": "<action>", …}`) to `handler`: the app's own route. The
+   * handler sees the authorizer context (`requestContext.authorizer.userId`, `roomId`, `rooms`), may post to this
+   * stage's connections (`grantPost`, default true) and read the connections table (`grantRead`, default false), and
+   * gets `MANAGEMENT_ENDPOINT` and `CONNECTIONS_TABLE` in its environment: set on the function itself, or on the
+   * function behind a `lambda.Alias` or `lambda.Version`. For a function that is not a `lambda.Function` of this app
+   * (an imported one), a synth warning names the variables to set yourself. `$default` lists the action among the
+   * valid ones.
+   *
+   * @param action the route key, e.g. `query` (1-128 characters of `[A-Za-z0-9_.:-]`)
+   * @param handler the function that handles it
+   * @param options grants of the handler
+   */
+  public addRoute(action: string, handler: lambda.IFunction, options: ChatRouteOptions = {}): apigwv2.WebSocketRoute {
     if (!ROUTE_KEY_PATTERN.test(action) || action.startsWith('$')) {
       throw new Error(`addRoute: action must be 1-128 chars of [A-Za-z0-9_.:-] and not start with "$", got "${action}"`);
     }
-    if (this.actions.includes(action)) {
+    if (this.validActions().includes(action)) {
       throw new Error(`addRoute: the action "${action}" is already routed`);
     }
-    this.actions.push(action);
+    this.appActions.push(action);
     const route = this.webSocketApi.addRoute(action, {
-      integration: new WebSocketLambdaIntegration(`${sanitizeId(action)}Integration`, handler),
+      integration: new WebSocketLambdaIntegration(`${action.replace(/[^A-Za-z0-9]/g, '_')}Integration`, handler),
     });
-    NagAcknowledgements.nonConnectRoutes(route);
-    if (handler instanceof lambda.Function) {
-      addEnvironment(handler, {
-        [ENV.managementEndpoint]: this.managementEndpoint,
-        [ENV.connectionsTable]: this.connectionsTable.tableName,
-      });
+    const fn = underlyingFunction(handler);
+    if (fn) {
+      for (const name of APP_ROUTE_ENV) fn.addEnvironment(name, this.environmentValues[name]()!);
+    } else {
+      Annotations.of(this).addWarningV2(
+        'cdk-websocket-chat:route-environment',
+        `addRoute('${action}'): ${handler.node.path} is not a lambda.Function of this app, so its environment cannot be set: set ${APP_ROUTE_ENV.join(' and ')} on it yourself (managementEndpoint and connectionsTable.tableName).`,
+      );
     }
-    this.grantPostToConnections(handler);
-    this.grantConnections(handler, ['GET']);
-    this.grantReadConnections(handler);
+    if (options.grantPost ?? true) this.grantPostToConnections(handler);
+    if (options.grantRead ?? false) this.grantReadConnections(handler);
     return route;
   }
 
-  /** New connections (`ConnectCount`), summed over 5 minutes by default. */
+  // --- Metrics ---------------------------------------------------------------------------------------------------
+
+  /**
+   * An API Gateway metric of this stage (`AWS/ApiGateway`, dimensions `ApiId` and `Stage`).
+   *
+   * @param metricName e.g. `ConnectCount`, `MessageCount`, `IntegrationError`, `ClientError`, `IntegrationLatency`
+   * @default - summed over 5 minutes
+   */
+  public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return apiGatewayMetric(this.webSocketApi.apiId, this.stage.stageName, metricName, props);
+  }
+
+  /**
+   * New connections (`ConnectCount`).
+   *
+   * @default - summed over 5 minutes
+   */
   public metricConnectCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metricApi('ConnectCount', props);
+    return this.metric('ConnectCount', props);
   }
 
-  /** Messages received by the API (`MessageCount`), summed over 5 minutes by default. */
+  /**
+   * Messages sent to and from clients (`MessageCount`).
+   *
+   * @default - summed over 5 minutes
+   */
   public metricMessageCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metricApi('MessageCount', props);
+    return this.metric('MessageCount', props);
   }
 
-  /** Posts that failed after their retries during fan-outs (410 Gone excluded). */
-  public metricFanoutFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metricFanout(METRICS.failed, props);
+  /**
+   * Integration errors (`IntegrationError`: a Lambda integration answered 4xx/5xx).
+   *
+   * @default - summed over 5 minutes
+   */
+  public metricIntegrationError(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('IntegrationError', props);
   }
 
-  /** Posts delivered by fan-outs. */
+  /**
+   * Execution errors (`ExecutionError`).
+   *
+   * @default - summed over 5 minutes
+   */
+  public metricExecutionError(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('ExecutionError', props);
+  }
+
+  /**
+   * Client errors (`ClientError`: 4xx answers, throttled frames and refused handshakes included).
+   *
+   * @default - summed over 5 minutes
+   */
+  public metricClientError(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('ClientError', props);
+  }
+
+  /**
+   * Time between API Gateway relaying a request to the integration and receiving its answer (`IntegrationLatency`,
+   * milliseconds).
+   *
+   * @default - the 99th percentile over 5 minutes
+   */
+  public metricIntegrationLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('IntegrationLatency', { statistic: cloudwatch.Stats.p(99), ...props });
+  }
+
+  /**
+   * Posts delivered by fan-outs, publishes and workers (`PostsDelivered`, from the handlers' embedded metrics).
+   *
+   * @default - summed over 5 minutes
+   */
   public metricFanoutDelivered(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metricFanout(METRICS.delivered, props);
+    return handlerMetric(this.webSocketApi.apiId, METRICS.delivered, undefined, props);
   }
 
-  private metricApi(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: 'AWS/ApiGateway',
-      metricName,
-      dimensionsMap: { ApiId: this.webSocketApi.apiId, Stage: this.stage.stageName },
-      statistic: cloudwatch.Stats.SUM,
-      period: Duration.minutes(5),
-      ...props,
-    });
+  /**
+   * Posts answered 410 Gone: connections that had left, whose items were then removed (`ConnectionsGone`).
+   *
+   * @default - summed over 5 minutes
+   */
+  public metricFanoutGone(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return handlerMetric(this.webSocketApi.apiId, METRICS.gone, undefined, props);
   }
 
-  private metricFanout(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: DEFAULTS.metricsNamespace,
-      metricName,
-      dimensionsMap: { [METRICS.dimension]: this.webSocketApi.apiId },
-      statistic: cloudwatch.Stats.SUM,
-      period: Duration.minutes(5),
-      ...props,
+  /**
+   * Posts that failed after their retries (`PostsFailed`; 410 Gone is not a failure).
+   *
+   * @default - summed over 5 minutes
+   */
+  public metricFanoutFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return handlerMetric(this.webSocketApi.apiId, METRICS.failed, undefined, props);
+  }
+
+  /**
+   * Recipients of fan-outs (`Recipients`).
+   *
+   * @default - summed over 5 minutes
+   */
+  public metricFanoutRecipients(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return handlerMetric(this.webSocketApi.apiId, METRICS.recipients, undefined, props);
+  }
+
+  /**
+   * Fan-out workers dispatched by broadcasts to large rooms (`FanoutWorkers`).
+   *
+   * @default - summed over 5 minutes
+   */
+  public metricFanoutWorkers(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return handlerMetric(this.webSocketApi.apiId, METRICS.workers, undefined, props);
+  }
+
+  /**
+   * Milliseconds from the start of a broadcast (or worker) to its last post (`TimeToLastPostMs`).
+   *
+   * @default - the 99th percentile over 5 minutes
+   */
+  public metricFanoutTimeToLastPost(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return handlerMetric(this.webSocketApi.apiId, METRICS.timeToLastPost, cloudwatch.Stats.p(99), props);
+  }
+
+  /**
+   * Messages and room events stored in history (`MessagesStored`).
+   *
+   * @default - summed over 5 minutes
+   */
+  public metricMessagesStored(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return handlerMetric(this.webSocketApi.apiId, METRICS.stored, undefined, props);
+  }
+
+  /**
+   * Messages refused with `UNAVAILABLE` because they could not be stored (`StoreFailures`).
+   *
+   * @default - summed over 5 minutes
+   */
+  public metricStoreFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return handlerMetric(this.webSocketApi.apiId, METRICS.storeFailed, undefined, props);
+  }
+
+  /**
+   * Adds the chat's widgets to `dashboard`: connections, client frames, history, fan-out outcomes, large rooms,
+   * latency, API Gateway and handler errors, DynamoDB and Lambda throttles.
+   *
+   * @param dashboard a dashboard of yours (or the one `dashboard: true` creates)
+   */
+  public addToDashboard(dashboard: cloudwatch.Dashboard): void {
+    const rows = dashboardRows({
+      title: `WebSocketChat ${this.node.path}`,
+      connectCount: this.metricConnectCount(),
+      messageCount: this.metricMessageCount(),
+      clientErrors: this.metricClientError(),
+      integrationErrors: this.metricIntegrationError(),
+      executionErrors: this.metricExecutionError(),
+      integrationLatency: [
+        this.metricIntegrationLatency({ statistic: cloudwatch.Stats.p(50), label: 'Integration latency p50' }),
+        this.metricIntegrationLatency({ label: 'Integration latency p99' }),
+      ],
+      delivered: this.metricFanoutDelivered(),
+      gone: this.metricFanoutGone(),
+      failed: this.metricFanoutFailed(),
+      recipients: this.metricFanoutRecipients(),
+      workers: this.metricFanoutWorkers(),
+      timeToLastPost: this.metricFanoutTimeToLastPost(),
+      stored: this.settings.history ? this.metricMessagesStored() : undefined,
+      storeFailures: this.settings.history ? this.metricStoreFailures() : undefined,
+      readThrottles: throttles(this.throttleSources(), 'ReadThrottleEvents'),
+      writeThrottles: throttles(this.throttleSources(), 'WriteThrottleEvents'),
+      functions: this.functionsByResourceId(),
+      deadLetterQueues: this.deadLetterQueues(),
     });
+    for (const row of rows) dashboard.addWidgets(...row);
+  }
+
+  // --- Building blocks -------------------------------------------------------------------------------------------
+
+  /** A table of the spec: on-demand, point-in-time recovery, TTL, its indexes projecting ALL. */
+  private addTable(spec: TableSpec, props: WebSocketChatProps): dynamodb.Table {
+    const table = new dynamodb.Table(this, spec.constructId, {
+      partitionKey: keyAttribute(spec.partitionKey),
+      sortKey: keyAttribute(spec.sortKey),
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: spec.ttlAttribute,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: this.settings.removalPolicy,
+      deletionProtection: props.deletionProtection,
+      ...(props.encryptionKey
+        ? { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey: props.encryptionKey }
+        : {}),
+    });
+    for (const index of spec.indexes) {
+      table.addGlobalSecondaryIndex({
+        indexName: index.name,
+        partitionKey: keyAttribute(index.partitionKey),
+        sortKey: keyAttribute(index.sortKey),
+        projectionType: dynamodb.ProjectionType.ALL,
+      });
+    }
+    return table;
+  }
+
+  /** Binds the auth mode to the authorizer's role, and warns about demo mode. */
+  private bindAuth(auth: ChatAuth): ChatAuthBinding {
+    const spec = handlerSpec('authorizer');
+    const binding = auth._bind(this.roleOf(spec));
+    const unexpected = Object.keys(binding.environment).filter((name) => !spec.env.includes(name));
+    if (unexpected.length > 0) throw new Error(`ChatAuth sets variables the authorizer does not read: ${unexpected.join(', ')}`);
+    if (binding.demoMode) {
+      Annotations.of(this).addWarningV2(
+        'cdk-websocket-chat:auth-none',
+        'ChatAuth.none(): anyone can connect to this WebSocket API without a token. Use it for demos only.',
+      );
+    }
+    return binding;
+  }
+
+  /** The stage: throttling, detailed metrics, JSON access logs, optional execution logging. */
+  private addStage(cloudWatchRole: boolean): apigwv2.WebSocketStage {
+    const s = this.settings;
+    const stage = new apigwv2.WebSocketStage(this, 'Stage', {
+      webSocketApi: this.webSocketApi,
+      stageName: s.stageName,
+      autoDeploy: true,
+      throttle: s.throttle,
+      detailedMetricsEnabled: true,
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(this.accessLogGroup),
+        format: accessLogFormat(),
+      },
+    });
+    if (cloudWatchRole) stage.node.addDependency(this.addApiGatewayAccount());
+    if (s.executionLogLevel !== apigw.MethodLoggingLevel.OFF) {
+      const cfnStage = stage.node.defaultChild as apigwv2.CfnStage;
+      cfnStage.addPropertyOverride('DefaultRouteSettings.LoggingLevel', s.executionLogLevel);
+      cfnStage.addPropertyOverride('DefaultRouteSettings.DataTraceEnabled', s.dataTraceEnabled);
+      if (s.dataTraceEnabled) {
+        Annotations.of(this).addWarningV2(
+          'cdk-websocket-chat:data-trace',
+          'dataTraceEnabled: the execution logs will contain full requests, including tokens and messages.',
+        );
+      }
+    }
+    return stage;
   }
 
   /** The account-level role API Gateway logs with; retained, as other APIs of the account rely on it. */
-  private newApiGatewayAccount(): apigw.CfnAccount {
+  private addApiGatewayAccount(): apigw.CfnAccount {
     const role = new iam.Role(this, 'ApiGatewayCloudWatchRole', {
       assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
       description: 'API Gateway account-level role for CloudWatch Logs (access and execution logs)',
@@ -511,107 +604,218 @@ export class WebSocketChat extends Construct {
     return account;
   }
 
-  private newRole(id: string): iam.Role {
-    return new iam.Role(this, `${id}Role`, {
+  /** The role of a handler (`{resourceId}Role`), created on first use. */
+  private roleOf(spec: HandlerSpec): iam.Role {
+    return this.roles[spec.id] ??= new iam.Role(this, `${spec.resourceId}Role`, {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `WebSocketChat ${id} handler`,
+      description: `WebSocketChat ${spec.resourceId} handler`,
     });
   }
 
-  /** Common function options: its own log group with a retention, and a role that may write only there. */
-  private functionOptions(id: string, role: iam.Role, memorySize: number): lambda.FunctionOptions {
-    const logGroup = new logs.LogGroup(this, `${id}Logs`, {
-      retention: this.logRetention,
-      removalPolicy: this.removalPolicy,
+  /**
+   * A handler from its spec entry: the generated function class of its bundle, its own role and log group
+   * (`{resourceId}Role`, `{resourceId}Logs`), exactly the environment variables its spec lists, its timeout and
+   * memory by size class, and its grants — table actions, `Query` on the indexes it reads, `POST` to connections,
+   * `lambda:InvokeFunction` on the handlers it invokes. Nothing else.
+   */
+  private addHandler(spec: HandlerSpec): lambda.Function {
+    const s = this.settings;
+    const options = spec.size === 'standard' ? s.handlerOptions : s.fanoutHandlerOptions;
+    const role = this.roleOf(spec);
+    const logGroup = new logs.LogGroup(this, `${spec.resourceId}Logs`, {
+      retention: s.logRetention,
+      removalPolicy: s.logRemovalPolicy,
     });
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
       resources: [logGroup.logGroupArn],
     }));
-    return {
+
+    const environment: Record<string, string> = {};
+    for (const name of spec.env) {
+      const value = spec.id === 'authorizer' ? this.auth.environment[name] : this.environmentValues[name]?.();
+      if (value !== undefined) environment[name] = value;
+      else if (spec.id !== 'authorizer' && !(name === ENV.messagesTable && !s.history)) {
+        throw new Error(`WebSocketChat: no value for ${name}, which the ${spec.id} handler reads`);
+      }
+    }
+
+    const HandlerClass = handlerClass(spec.bundle);
+    const fn = new HandlerClass(this, spec.constructId, {
+      description: spec.description,
       role,
       logGroup,
-      memorySize,
-      timeout: FUNCTION_TIMEOUT,
-      architecture: lambda.Architecture.ARM_64,
+      environment,
+      timeout: Duration.seconds(TIMEOUT_SECONDS[spec.size]),
+      memorySize: spec.size === 'standard' ? s.handlerMemorySize : s.fanoutMemorySize,
+      architecture: options.architecture,
+      tracing: options.tracing,
+      reservedConcurrentExecutions: options.reservedConcurrentExecutions,
+      vpc: options.vpc,
+      vpcSubnets: options.vpcSubnets,
+      securityGroups: options.securityGroups,
+      environmentEncryption: options.environmentEncryption,
+      loggingFormat: options.loggingFormat,
+      applicationLogLevelV2: options.applicationLogLevelV2,
+      systemLogLevelV2: options.systemLogLevelV2,
+    });
+    if (options.tracing !== undefined && options.tracing !== lambda.Tracing.DISABLED) NagAcknowledgements.xrayTracing(role);
+    if (options.vpc) {
+      role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
+      NagAcknowledgements.vpcAccess(role);
+    }
+    if (options.environmentEncryption) {
+      iam.Grant.addToPrincipal({ grantee: role, actions: ['kms:Decrypt'], resourceArns: [options.environmentEncryption.keyArn] });
+    }
+
+    for (const grant of spec.tables) {
+      const table = this.tables[grant.table];
+      if (table) this.grants.table(role, table.tableArn, grant.actions, grant.queryIndexes);
+    }
+    if (spec.postsToConnections) this.grantPostToConnections(role);
+    for (const target of spec.invokes) this.grants.invoke(role, this.functions[target]!.functionArn);
+    return fn;
+  }
+
+  /**
+   * The value of each environment variable a built-in handler may read (the authorizer's come from `ChatAuth`).
+   * Each is produced on demand, for the handlers whose spec lists it.
+   */
+  private handlerEnvironmentValues(): Record<string, () => string | undefined> {
+    const s = this.settings;
+    const number = (value: number) => () => Tokenization.stringifyNumber(value);
+    return {
+      [ENV.connectionsTable]: () => this.connectionsTable.tableName,
+      [ENV.messagesTable]: () => this.messagesTable?.tableName,
+      [ENV.historyRetentionSeconds]: number(s.historyRetentionSeconds),
+      [ENV.managementEndpoint]: () => this.managementEndpoint,
+      [ENV.metricsNamespace]: () => DEFAULTS.metricsNamespace,
+      [ENV.fanoutConcurrency]: number(s.fanoutConcurrency),
+      [ENV.postMaxAttempts]: number(DEFAULTS.postMaxAttempts),
+      [ENV.postTimeoutMs]: number(DEFAULTS.postTimeoutMs),
+      [ENV.postBackoffBaseMs]: number(DEFAULTS.postBackoffBaseMs),
+      [ENV.connectionTtlSeconds]: number(DEFAULTS.connectionTtlSeconds),
+      [ENV.maxMessageBytes]: number(s.maxMessageBytes),
+      // Lazy: routes added with addRoute after construction are valid actions too.
+      [ENV.validActions]: () => Lazy.string({ produce: () => this.validActions().join(',') }),
+      [ENV.maxRoomsPerConnection]: number(s.maxRoomsPerConnection),
+      [ENV.presenceEventsMaxConnections]: number(s.presenceEventsMaxConnections),
+      [ENV.fanoutWorkerFunction]: () => this.functions.fanoutWorker!.functionName,
+      [ENV.shardThreshold]: number(s.shardThreshold),
+      [ENV.maxFanoutWorkers]: number(s.maxFanoutWorkers),
+      [ENV.fanoutRateBudget]: number(s.fanoutRateBudget),
     };
   }
 
-  /** Grants `actions` on the table (unless `tableToo` is false) and on the named indexes. */
-  private grantTable(grantee: iam.IGrantable, actions: string[], indexes: string[] = [], tableToo = true): iam.Grant {
-    const tableArn = this.connectionsTable.tableArn;
-    const resourceArns = [...(tableToo ? [tableArn] : []), ...indexes.map((index) => `${tableArn}/index/${index}`)];
-    return iam.Grant.addToPrincipal({ grantee, actions, resourceArns });
-  }
-
-  private grantPostToConnections(grantee: iam.IGrantable): iam.Grant {
-    return this.grantConnections(grantee, ['POST']);
-  }
-
-  private grantConnections(grantee: iam.IGrantable, methods: string[]): iam.Grant {
-    const stack = Stack.of(this);
-    const resourceArns = methods.map((method) => stack.formatArn({
-      service: 'execute-api',
-      resource: this.webSocketApi.apiId,
-      resourceName: `${this.stage.stageName}/${method}/@connections/*`,
-    }));
-    NagAcknowledgements.connectionsWildcard(grantee, resourceArns);
-    return iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:ManageConnections'], resourceArns });
-  }
-}
-
-function validateProps(props: WebSocketChatProps): void {
-  if (!props.auth) {
-    throw new Error('WebSocketChat: auth is required (ChatAuth.hs256, ChatAuth.jwks, or ChatAuth.none() for demos)');
-  }
-  const stageName = props.stageName ?? DEFAULTS.stageName;
-  if (!Token.isUnresolved(stageName) && !STAGE_NAME_PATTERN.test(stageName)) {
-    throw new Error(`WebSocketChat: stageName must be 1-128 chars of [A-Za-z0-9_-], got "${stageName}"`);
-  }
-  positiveInteger('throttlingBurstLimit', props.throttlingBurstLimit);
-  positiveNumber('throttlingRateLimit', props.throttlingRateLimit);
-  positiveInteger('connectionCountAlarmThreshold', props.connectionCountAlarmThreshold);
-  positiveInteger('maxMessageBytes', props.maxMessageBytes);
-  positiveInteger('fanoutConcurrency', props.fanoutConcurrency);
-  for (const name of ['handlerMemorySize', 'fanoutMemorySize'] as const) {
-    const value = props[name];
-    positiveInteger(name, value);
-    if (value !== undefined && !Token.isUnresolved(value) && (value < 128 || value > 10240)) {
-      throw new Error(`WebSocketChat: ${name} must be from 128 to 10240 MiB, got ${value}`);
+  /** Every route of the spec's route table, to its handler; `$connect` behind the authorizer. */
+  private addBuiltInRoutes(): void {
+    for (const [routeKey, bundle] of Object.entries(routeTable(this.settings.history))) {
+      const spec = HANDLERS.find((h) => h.bundle === bundle)!;
+      this.webSocketApi.addRoute(routeKey, {
+        // (Pinned ids: `ConnectIntegration`, `DefaultIntegration`, `SendMessageIntegration`, …)
+        integration: new WebSocketLambdaIntegration(`${spec.constructId.replace(/Route$/, '')}Integration`, this.functions[spec.id]!),
+        ...(routeKey === '$connect'
+          ? {
+            authorizer: new WebSocketLambdaAuthorizer('Authorizer', this.authorizerFunction, {
+              // API Gateway requires every identity source to be present: a missing token is a 401 before any Lambda.
+              identitySource: this.auth.identitySource,
+            }),
+          }
+          : {}),
+      });
     }
   }
-  if (props.maxMessageBytes !== undefined && props.maxMessageBytes > LIMITS.maxMessageBytes - 1024) {
-    throw new Error(
-      `WebSocketChat: maxMessageBytes must leave room for the envelope inside API Gateway's 128 KiB message limit (at most ${LIMITS.maxMessageBytes - 1024}), got ${props.maxMessageBytes}`,
-    );
+
+  /**
+   * Asynchronous invocations of `fn`: a short maximum age, two retries, and an on-failure destination — an encrypted
+   * queue that accepts TLS only — so that no failed event vanishes.
+   */
+  private addAsyncInvokeConfig(fn: lambda.Function, spec: HandlerSpec, config: { maxEventAge: Duration; retryAttempts: number }): sqs.Queue {
+    const queue = new sqs.Queue(this, `${spec.resourceId}DeadLetterQueue`, {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    NagAcknowledgements.deadLetterQueue(queue, spec.resourceId);
+    fn.configureAsyncInvoke({ ...config, onFailure: new destinations.SqsDestination(queue) });
+    return queue;
   }
-  if (props.fanoutConcurrency !== undefined && props.fanoutConcurrency > 1000) {
-    throw new Error(`WebSocketChat: fanoutConcurrency must be at most 1000, got ${props.fanoutConcurrency}`);
+
+  /** Settings that work but are likely mistakes. */
+  private warnAboutLimits(): void {
+    const s = this.settings;
+    if (!Token.isUnresolved(s.fanoutRateBudget) && s.fanoutRateBudget > 10_000) {
+      Annotations.of(this).addWarningV2(
+        'cdk-websocket-chat:rate-budget',
+        `fanoutRateBudget ${s.fanoutRateBudget} posts/s is above API Gateway's default account quota of 10,000 requests/s (shared with clients' frames): keep it below your account's quota.`,
+      );
+    }
+    const reserved = s.fanoutHandlerOptions.reservedConcurrentExecutions;
+    if (reserved !== undefined && reserved < s.maxFanoutWorkers) {
+      Annotations.of(this).addWarningV2(
+        'cdk-websocket-chat:worker-concurrency',
+        `fanoutHandlerOptions.reservedConcurrentExecutions (${reserved}) is below maxFanoutWorkers (${s.maxFanoutWorkers}): a broadcast to a large room will be throttled and retried.`,
+      );
+    }
   }
-  if (props.dataTraceEnabled && (props.executionLogLevel ?? ChatExecutionLogLevel.OFF) === ChatExecutionLogLevel.OFF) {
-    throw new Error('WebSocketChat: dataTraceEnabled needs executionLogLevel ERROR or INFO');
+
+  /** Every valid client action: the built-in ones, then the app's. */
+  private validActions(): string[] {
+    return [...clientActions(this.settings.history), ...this.appActions];
+  }
+
+  private throttleSources(): ThrottleSource[] {
+    return activeTables(this.settings.history).map((spec) => ({
+      table: this.tables[spec.id]!,
+      key: spec.id === 'connections' ? 'table' : spec.id,
+      indexNames: spec.indexes.map((index) => index.name),
+    }));
+  }
+
+  /** The handlers, by resource id. */
+  private functionsByResourceId(include: (spec: HandlerSpec) => boolean = () => true): Record<string, lambda.IFunction> {
+    const byId: Record<string, lambda.IFunction> = {};
+    for (const spec of activeHandlers(this.settings.history).filter(include)) byId[spec.resourceId] = this.functions[spec.id]!;
+    return byId;
+  }
+
+  /** The handlers with an `Errors` alarm: all but the authorizer, whose every 401 is a thrown error. */
+  private alarmedFunctions(): Record<string, lambda.IFunction> {
+    return this.functionsByResourceId((spec) => spec.id !== 'authorizer');
+  }
+
+  private deadLetterQueues(): Record<string, sqs.IQueue> {
+    return { FanoutWorker: this.fanoutWorkerDeadLetterQueue, Publish: this.publishDeadLetterQueue };
   }
 }
 
-function positiveNumber(name: string, value: number | undefined): void {
-  if (value !== undefined && !Token.isUnresolved(value) && !(Number.isFinite(value) && value > 0)) {
-    throw new Error(`WebSocketChat: ${name} must be a positive number, got ${value}`);
-  }
+/** The handlers in an order where every handler comes after those it invokes. */
+function invokedFirst(specs: HandlerSpec[]): HandlerSpec[] {
+  const ordered: HandlerSpec[] = [];
+  const visit = (spec: HandlerSpec, path: HandlerId[]) => {
+    if (ordered.includes(spec)) return;
+    if (path.includes(spec.id)) throw new Error(`handler spec: invocation cycle ${[...path, spec.id].join(' -> ')}`);
+    for (const target of spec.invokes) {
+      const invoked = specs.find((s) => s.id === target);
+      if (!invoked) throw new Error(`handler spec: ${spec.id} invokes ${target}, which is not deployed`);
+      visit(invoked, [...path, spec.id]);
+    }
+    ordered.push(spec);
+  };
+  for (const spec of specs) visit(spec, []);
+  return ordered;
 }
 
-function positiveInteger(name: string, value: number | undefined): void {
-  positiveNumber(name, value);
-  if (value !== undefined && !Token.isUnresolved(value) && !Number.isInteger(value)) {
-    throw new Error(`WebSocketChat: ${name} must be an integer, got ${value}`);
-  }
+function keyAttribute(key: KeyAttribute): dynamodb.Attribute {
+  return { name: key.name, type: key.type === 'S' ? dynamodb.AttributeType.STRING : dynamodb.AttributeType.NUMBER };
 }
 
-function addEnvironment(fn: lambda.Function, env: Record<string, string>): void {
-  for (const [key, value] of Object.entries(env)) fn.addEnvironment(key, value);
-}
-
-function sanitizeId(action: string): string {
-  return action.replace(/[^A-Za-z0-9]/g, '_');
+/** The `lambda.Function` behind `handler` (itself, or the function of an Alias's or a Version's), if this app has it. */
+function underlyingFunction(handler: lambda.IFunction): lambda.Function | undefined {
+  if (handler instanceof lambda.Function) return handler;
+  if (handler instanceof lambda.Alias) return underlyingFunction(handler.version);
+  if (handler instanceof lambda.Version) return underlyingFunction(handler.lambda);
+  return undefined;
 }
 
 /** JSON access logs. Never the token: only ids, route, status, latency and errors. */

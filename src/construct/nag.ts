@@ -1,4 +1,4 @@
-import { Stack, Validations } from 'aws-cdk-lib';
+import { Aspects, Stack, Validations, type IAspect } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { Construct, type IConstruct } from 'constructs';
 
@@ -10,16 +10,39 @@ import { Construct, type IConstruct } from 'constructs';
  * @internal
  */
 export class NagAcknowledgements {
-  /** APIG4 on every route under `scope` but `$connect`: API Gateway runs WebSocket authorizers on `$connect` only. */
+  /**
+   * APIG4 on every route under `scope` but `$connect`: API Gateway runs WebSocket authorizers on `$connect` only.
+   * An Aspect, so it also reaches routes added later, through `addRoute` or directly on the exposed API.
+   */
   public static nonConnectRoutes(scope: IConstruct): void {
-    for (const child of scope.node.findAll()) {
-      if (child instanceof apigwv2.CfnRoute && child.routeKey !== '$connect') {
-        Validations.of(child).acknowledge({
-          id: 'AwsSolutions-APIG4',
-          reason: `Route ${child.routeKey}: API Gateway authorizes WebSocket APIs on $connect only; this route runs on a connection that the $connect authorizer admitted.`,
-        });
-      }
-    }
+    Aspects.of(scope).add(new NonConnectRouteAcknowledgement());
+  }
+
+  /** IAM5 on `Resource::*` of a role whose function traces with X-Ray: its two actions take no resource ARN. */
+  public static xrayTracing(role: IConstruct): void {
+    acknowledge(
+      role,
+      'AwsSolutions-IAM5[Resource::*]',
+      'X-Ray tracing (handlerOptions.tracing): xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so their resource is "*"; no other action of this role has a wildcard.',
+    );
+  }
+
+  /** IAM4 on a handler role in a VPC: AWS's managed policy for Lambda network interfaces. */
+  public static vpcAccess(role: IConstruct): void {
+    acknowledge(
+      role,
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+      'Handler in a VPC (handlerOptions.vpc): Lambda needs to create and delete its network interfaces, which AWS grants through this managed policy (ENI actions take no resource ARN).',
+    );
+  }
+
+  /** SQS3 on a queue that is itself the on-failure destination of an asynchronously invoked function. */
+  public static deadLetterQueue(queue: IConstruct, functionName: string): void {
+    acknowledge(
+      queue,
+      'AwsSolutions-SQS3',
+      `This queue is the dead-letter queue (the on-failure destination of asynchronous invocations) of the ${functionName} function: it needs no dead-letter queue of its own.`,
+    );
   }
 
   /** IAM4 on API Gateway's account-level logging role: AWS's managed policy is the documented way to set it up. */
@@ -47,6 +70,18 @@ export class NagAcknowledgements {
           'Posting to WebSocket connections: connection ids are minted at run time, so the ARN ends in @connections/*; it is scoped to this API, stage and HTTP method.',
         );
       }
+    }
+  }
+}
+
+/** Acknowledges APIG4 on every `AWS::ApiGatewayV2::Route` it visits, except `$connect`. */
+class NonConnectRouteAcknowledgement implements IAspect {
+  public visit(node: IConstruct): void {
+    if (node instanceof apigwv2.CfnRoute && node.routeKey !== '$connect') {
+      Validations.of(node).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason: `Route ${node.routeKey}: API Gateway authorizes WebSocket APIs on $connect only; this route runs on a connection that the $connect authorizer admitted.`,
+      });
     }
   }
 }

@@ -65,6 +65,9 @@ const V1_LOGICAL_IDS = [
   'ChatAlarmsDefaultErrorsD07A5193',
 ];
 
+/** v2: the messages table (history, on by default). */
+const MESSAGES_TABLE_ID = 'ChatMessagesTableA10C0181';
+
 describe('logical IDs and replacement properties of the default stack', () => {
   const { template } = chatStack();
   const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
@@ -82,12 +85,39 @@ describe('logical IDs and replacement properties of the default stack', () => {
     expect(resources.ChatStage8BF11434.Properties.StageName).toBe('dev');
   });
 
-  test('the connections table keeps its key schema and indexes', () => {
+  // v2: the connections table's key schema changed on purpose (sort key `sk`; indexes ranged by `shard` and `sk`).
+  // CloudFormation replaces the table on upgrade: it holds only live connections, which lose their items and
+  // reconnect (README, "Upgrading to v2"). From here on this schema is pinned like the rest.
+  test('the connections table keeps its (v2) key schema and indexes', () => {
     const table = resources.ChatConnectionsTableED0692FF.Properties;
-    expect(table.KeySchema).toEqual([{ AttributeName: 'connection_id', KeyType: 'HASH' }]);
-    expect(table.GlobalSecondaryIndexes.map((i: any) => [i.IndexName, i.KeySchema, i.Projection])).toEqual([
-      ['room_id-index', [{ AttributeName: 'room_id', KeyType: 'HASH' }], { ProjectionType: 'ALL' }],
-      ['user_id-index', [{ AttributeName: 'user_id', KeyType: 'HASH' }], { ProjectionType: 'ALL' }],
+    expect(table.KeySchema).toEqual([
+      { AttributeName: 'connection_id', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
     ]);
+    expect(table.GlobalSecondaryIndexes.map((i: any) => [i.IndexName, i.KeySchema, i.Projection])).toEqual([
+      ['room_id-index', [{ AttributeName: 'room_id', KeyType: 'HASH' }, { AttributeName: 'shard', KeyType: 'RANGE' }], { ProjectionType: 'ALL' }],
+      ['user_id-index', [{ AttributeName: 'user_id', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }], { ProjectionType: 'ALL' }],
+    ]);
+    expect(table.AttributeDefinitions).toEqual(expect.arrayContaining([
+      { AttributeName: 'connection_id', AttributeType: 'S' },
+      { AttributeName: 'sk', AttributeType: 'S' },
+      { AttributeName: 'room_id', AttributeType: 'S' },
+      { AttributeName: 'shard', AttributeType: 'N' },
+      { AttributeName: 'user_id', AttributeType: 'S' },
+    ]));
+  });
+
+  test('the messages table keeps its logical ID and key schema (v2)', () => {
+    const table = resources[MESSAGES_TABLE_ID];
+    expect(table.Type).toBe('AWS::DynamoDB::Table');
+    expect(table.Properties.KeySchema).toEqual([
+      { AttributeName: 'room_id', KeyType: 'HASH' },
+      { AttributeName: 'seq', KeyType: 'RANGE' },
+    ]);
+    expect(table.Properties.AttributeDefinitions).toEqual([
+      { AttributeName: 'room_id', AttributeType: 'S' },
+      { AttributeName: 'seq', AttributeType: 'N' },
+    ]);
+    expect(table.Properties.GlobalSecondaryIndexes).toBeUndefined();
   });
 });
