@@ -53,7 +53,15 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // The AWS SDK is bundled (not taken from the Lambda runtime): pinned versions, and the local gateway
     // runs the very same files from an installed package. See BENCHMARKS.md for the cold-start data.
     // (`minify` is an esbuild option that projen's LambdaFunction passes through to the bundle.)
-    bundlingOptions: { externals: [], sourcemap: false, minify: true } as Partial<javascript.AddBundleOptions>,
+    // ES modules of the SDK (`module` first: the SDK team's advice, it tree-shakes), and Lambda's credentials from
+    // the environment only: the default provider chain's SSO/STS/OIDC clients are dead weight in a Lambda.
+    bundlingOptions: {
+      externals: [],
+      sourcemap: false,
+      minify: true,
+      mainFields: ['module', 'main'],
+      esbuildArgs: { '--alias:@aws-sdk/credential-provider-node': './src/handlers/runtime/env-credentials.ts' },
+    } as Partial<javascript.AddBundleOptions>,
   },
 
   bundledDeps: ['dynalite@^4.0.0', 'ws@^8.18.0'],
@@ -61,6 +69,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-apigatewaymanagementapi@^3',
     '@aws-sdk/client-dynamodb@^3',
     '@aws-sdk/client-secrets-manager@^3',
+    '@aws-sdk/credential-provider-env@^3',
     '@smithy/signature-v4@^5',
     '@types/aws-lambda@^8',
     '@types/ws@^8',

@@ -1,9 +1,9 @@
 import { handleConnect } from './lib/connect';
 import type { InvocationContext, RouteResult, WebSocketRouteEvent } from './lib/events';
-import { routeDepsFromEnv, type RouteDeps } from './lib/route-deps';
+import { postingDepsFromEnv, type PostingDeps } from './lib/posting-deps';
 
-let deps: RouteDeps | undefined;
+let deps: PostingDeps | undefined;
 
 /** `$connect`: records the connection. */
 export const handler = async (event: WebSocketRouteEvent, context?: InvocationContext): Promise<RouteResult> =>
-  handleConnect(event, (deps ??= routeDepsFromEnv()), context);
+  handleConnect(event, (deps ??= postingDepsFromEnv()), context);

@@ -1,9 +1,9 @@
 import { handleDisconnect } from './lib/disconnect';
 import type { InvocationContext, RouteResult, WebSocketRouteEvent } from './lib/events';
-import { routeDepsFromEnv, type RouteDeps } from './lib/route-deps';
+import { postingDepsFromEnv, type PostingDeps } from './lib/posting-deps';
 
-let deps: RouteDeps | undefined;
+let deps: PostingDeps | undefined;
 
 /** `$disconnect`: deletes the connection's row. */
 export const handler = async (event: WebSocketRouteEvent, context?: InvocationContext): Promise<RouteResult> =>
-  handleDisconnect(event, (deps ??= routeDepsFromEnv()), context);
+  handleDisconnect(event, (deps ??= postingDepsFromEnv()), context);

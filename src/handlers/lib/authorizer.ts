@@ -2,10 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createRemoteJWKSet } from 'jose';
 import { readAuthConfig, type AuthConfig, type Env } from './config';
-import { hs256Verifier, isTokenError, jwksVerifier, roomAllowedByClaims, userIdFromClaims, type TokenVerifier } from './jwt';
+import { normalizeRoomsClaim, roomAllowed } from './events';
+import { hs256Verifier, isTokenError, jwksVerifier, userIdFromClaims, type TokenVerifier } from './jwt';
 import { createLogger, errorFields, type Logger } from './log';
 import { loadSecretKey, RefreshingKey } from './secret-key';
-import { AUTH_CONTEXT, AUTH_MODES, isValidRoomId } from '../../shared/contract';
+import { AUTH_CONTEXT, AUTH_MODES, isValidRoomId, LIMITS } from '../../shared/contract';
 
 /** The fields of an API Gateway WebSocket REQUEST authorizer event that the authorizer reads. */
 export interface AuthorizerEvent {
@@ -15,8 +16,15 @@ export interface AuthorizerEvent {
   readonly requestContext?: { readonly connectionId?: string; readonly requestId?: string; readonly apiId?: string } | null;
 }
 
-/** The authorizer context handed to every route (`requestContext.authorizer`). */
-export type AuthorizerContext = { readonly [K in (typeof AUTH_CONTEXT)[keyof typeof AUTH_CONTEXT]]: string };
+/**
+ * The authorizer context handed to every route (`requestContext.authorizer`): the user, the handshake room (when
+ * named) and the rooms claim, JSON-encoded (when rooms are restricted).
+ */
+export type AuthorizerContext = {
+  readonly [AUTH_CONTEXT.userId]: string;
+  readonly [AUTH_CONTEXT.roomId]?: string;
+  readonly [AUTH_CONTEXT.rooms]?: string;
+};
 
 /** An IAM policy answer: Allow (with the context) or Deny (API Gateway answers 403). */
 export interface AuthorizerResult {
@@ -35,12 +43,14 @@ export type AuthReason =
   | 'token_invalid'
   | 'user_claim_invalid'
   | 'room_invalid'
-  | 'room_forbidden';
+  | 'room_forbidden'
+  | 'rooms_claim_too_large'
+  | 'token_lifetime';
 
 export type AuthDecision =
-  | { readonly effect: 'Allow'; readonly reason: 'allowed'; readonly userId: string; readonly roomId: string }
-  | { readonly effect: 'Deny'; readonly reason: 'room_invalid' | 'room_forbidden'; readonly userId: string }
-  | { readonly effect: 'Unauthorized'; readonly reason: 'token_missing' | 'token_invalid' | 'user_claim_invalid'; readonly detail?: string };
+  | { readonly effect: 'Allow'; readonly reason: 'allowed'; readonly userId: string; readonly roomId?: string; readonly rooms?: string }
+  | { readonly effect: 'Deny'; readonly reason: 'room_invalid' | 'room_forbidden' | 'rooms_claim_too_large'; readonly userId: string }
+  | { readonly effect: 'Unauthorized'; readonly reason: 'token_missing' | 'token_invalid' | 'user_claim_invalid' | 'token_lifetime'; readonly detail?: string };
 
 export interface AuthorizerDeps {
   readonly config: AuthConfig;
@@ -49,6 +59,8 @@ export interface AuthorizerDeps {
   readonly log: Logger;
   /** Anonymous user ids (none mode). */
   readonly anonymousId?: () => string;
+  /** @default Date.now */
+  readonly now?: () => number;
 }
 
 export type TokenSource = 'query' | 'header';
@@ -66,18 +78,19 @@ export function extractToken(event: AuthorizerEvent): { readonly token: string; 
 }
 
 /**
- * Decides on a `$connect`: a verified token with a usable user-id claim (else Unauthorized → 401), then a
- * well-formed `room_id` that the rooms claim (if configured) allows (else Deny → 403). A `user_id` query
- * parameter is never read.
+ * Decides on a `$connect`: a verified token with a usable user-id claim (else Unauthorized → 401); then, when the
+ * handshake names a `room_id` (optional), a well-formed one that the rooms claim (if configured) allows (else Deny
+ * → 403). The rooms claim itself travels to every route in the context (a claim over 6 KB → 403: the whole context
+ * must stay under API Gateway's 8 KB). A `user_id` query parameter is never read.
  */
 export async function decide(event: AuthorizerEvent, deps: AuthorizerDeps): Promise<AuthDecision> {
   const { config } = deps;
-  const roomId = event.queryStringParameters?.room_id;
-  let userId: string;
+  const rawRoom = event.queryStringParameters?.room_id;
+  const roomId = rawRoom === undefined || rawRoom === null ? undefined : rawRoom;
   if (config.mode === AUTH_MODES.none) {
-    userId = (deps.anonymousId ?? anonymousUserId)();
-    if (!isValidRoomId(roomId)) return { effect: 'Deny', reason: 'room_invalid', userId };
-    return { effect: 'Allow', reason: 'allowed', userId, roomId };
+    const userId = (deps.anonymousId ?? anonymousUserId)();
+    if (roomId !== undefined && !isValidRoomId(roomId)) return { effect: 'Deny', reason: 'room_invalid', userId };
+    return { effect: 'Allow', reason: 'allowed', userId, ...(roomId !== undefined ? { roomId } : {}) };
   }
 
   const found = extractToken(event);
@@ -90,14 +103,34 @@ export async function decide(event: AuthorizerEvent, deps: AuthorizerDeps): Prom
     if (isTokenError(err)) return { effect: 'Unauthorized', reason: 'token_invalid', detail: (err as { code: string }).code };
     throw err;
   }
-  const verifiedUser = userIdFromClaims(claims, config.userIdClaim);
-  if (verifiedUser === undefined) return { effect: 'Unauthorized', reason: 'user_claim_invalid' };
-  userId = verifiedUser;
-  if (!isValidRoomId(roomId)) return { effect: 'Deny', reason: 'room_invalid', userId };
-  if (config.roomsClaim && !roomAllowedByClaims(claims, config.roomsClaim, roomId)) {
-    return { effect: 'Deny', reason: 'room_forbidden', userId };
+  const lifetime = checkLifetime(claims, config, (deps.now ?? Date.now)());
+  if (lifetime) return { effect: 'Unauthorized', reason: 'token_lifetime', detail: lifetime };
+  const userId = userIdFromClaims(claims, config.userIdClaim);
+  if (userId === undefined) return { effect: 'Unauthorized', reason: 'user_claim_invalid' };
+  if (roomId !== undefined && !isValidRoomId(roomId)) return { effect: 'Deny', reason: 'room_invalid', userId };
+  let rooms: string | undefined;
+  if (config.roomsClaim) {
+    const claim = Object.prototype.hasOwnProperty.call(claims, config.roomsClaim) ? claims[config.roomsClaim] : undefined;
+    const normalized = normalizeRoomsClaim(claim) ?? [];
+    rooms = JSON.stringify(normalized);
+    if (Buffer.byteLength(rooms, 'utf8') > LIMITS.maxRoomsClaimBytes) return { effect: 'Deny', reason: 'rooms_claim_too_large', userId };
+    if (roomId !== undefined && !roomAllowed(normalized, roomId)) return { effect: 'Deny', reason: 'room_forbidden', userId };
   }
-  return { effect: 'Allow', reason: 'allowed', userId, roomId };
+  return { effect: 'Allow', reason: 'allowed', userId, ...(roomId !== undefined ? { roomId } : {}), ...(rooms !== undefined ? { rooms } : {}) };
+}
+
+/**
+ * The optional lifetime rules: `exp − iat` at most `maxTokenLifetimeSeconds` (then `iat` is required), and no `iat`
+ * in the future beyond the clock tolerance. Returns why a token fails them, or undefined.
+ */
+export function checkLifetime(claims: { iat?: unknown; exp?: unknown }, config: AuthConfig, nowMs: number): string | undefined {
+  const iat = typeof claims.iat === 'number' ? claims.iat : undefined;
+  if (config.rejectFutureIat && iat !== undefined && iat > nowMs / 1000 + config.clockToleranceSeconds) return 'iat_in_future';
+  if (config.maxTokenLifetimeSeconds !== undefined) {
+    if (iat === undefined) return 'iat_missing';
+    if (typeof claims.exp === 'number' && claims.exp - iat > config.maxTokenLifetimeSeconds) return 'lifetime_too_long';
+  }
+  return undefined;
 }
 
 /** The IAM policy for an Allow / Deny decision, on the `$connect` method ARN. */
@@ -110,7 +143,11 @@ export function toPolicy(decision: Extract<AuthDecision, { effect: 'Allow' | 'De
   return {
     principalId: decision.userId,
     policyDocument,
-    context: { [AUTH_CONTEXT.userId]: decision.userId, [AUTH_CONTEXT.roomId]: decision.roomId },
+    context: {
+      [AUTH_CONTEXT.userId]: decision.userId,
+      ...(decision.roomId !== undefined ? { [AUTH_CONTEXT.roomId]: decision.roomId } : {}),
+      ...(decision.rooms !== undefined ? { [AUTH_CONTEXT.rooms]: decision.rooms } : {}),
+    },
   };
 }
 
@@ -150,7 +187,9 @@ export function authorizerDepsFromEnv(env: Env = process.env, log: Logger = crea
     case AUTH_MODES.hs256: {
       const client = new SecretsManagerClient({});
       const key = new RefreshingKey(() => loadSecretKey(client, config.secretArn!, config.secretField));
-      return { config, log, verify: hs256Verifier(key, config) };
+      // During a rotation, tokens signed with the previous key stay valid until they expire.
+      const previous = new RefreshingKey(() => loadSecretKey(client, config.secretArn!, config.secretField, 'AWSPREVIOUS'));
+      return { config, log, verify: hs256Verifier(key, config, previous) };
     }
     case AUTH_MODES.jwks:
       // Re-fetched at most once a minute (an unknown `kid` after a key rotation), and never waited on for long.

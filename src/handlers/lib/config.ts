@@ -26,6 +26,17 @@ export interface RouteConfig {
   readonly metricsNamespace: string;
   /** Every valid client action (`VALID_ACTIONS`: built-in and `addRoute` ones), listed by `$default`. */
   readonly validActions: readonly string[];
+  /** Messages table (`MESSAGES_TABLE`); undefined = history off. */
+  readonly messagesTable?: string;
+  readonly historyRetentionSeconds: number;
+  readonly maxRoomsPerConnection: number;
+  /** Rooms up to this many connections get member_joined / member_left; 0 = none. */
+  readonly presenceEventsMaxConnections: number;
+  /** The fan-out worker function (`FANOUT_WORKER_FUNCTION`); undefined = no sharding. */
+  readonly fanoutWorkerFunction?: string;
+  readonly shardThreshold: number;
+  readonly maxFanoutWorkers: number;
+  readonly fanoutRateBudget: number;
 }
 
 export type AuthMode = (typeof AUTH_MODES)[keyof typeof AUTH_MODES];
@@ -48,6 +59,10 @@ export interface AuthConfig {
   /** Claim listing the rooms the user may join; undefined = rooms not checked. */
   readonly roomsClaim?: string;
   readonly clockToleranceSeconds: number;
+  /** Longest accepted `exp − iat`, in seconds; undefined = not checked. */
+  readonly maxTokenLifetimeSeconds?: number;
+  /** Refuse a token whose `iat` lies in the future beyond the tolerance. */
+  readonly rejectFutureIat: boolean;
 }
 
 /** Reads the route handlers' settings; every optional value falls back to the contract `DEFAULTS`. */
@@ -63,6 +78,14 @@ export function readRouteConfig(env: Env = process.env): RouteConfig {
     postBackoffBaseMs: int(env, ENV.postBackoffBaseMs, DEFAULTS.postBackoffBaseMs, 0),
     metricsNamespace: str(env, ENV.metricsNamespace) ?? DEFAULTS.metricsNamespace,
     validActions: list(env, ENV.validActions).length > 0 ? list(env, ENV.validActions) : Object.values(ACTIONS),
+    messagesTable: str(env, ENV.messagesTable),
+    historyRetentionSeconds: int(env, ENV.historyRetentionSeconds, DEFAULTS.historyRetentionSeconds, 60),
+    maxRoomsPerConnection: int(env, ENV.maxRoomsPerConnection, DEFAULTS.maxRoomsPerConnection, 1),
+    presenceEventsMaxConnections: int(env, ENV.presenceEventsMaxConnections, DEFAULTS.presenceEventsMaxConnections, 0),
+    fanoutWorkerFunction: str(env, ENV.fanoutWorkerFunction),
+    shardThreshold: int(env, ENV.shardThreshold, DEFAULTS.shardThreshold, 1),
+    maxFanoutWorkers: int(env, ENV.maxFanoutWorkers, DEFAULTS.maxFanoutWorkers, 1),
+    fanoutRateBudget: int(env, ENV.fanoutRateBudget, DEFAULTS.fanoutRateBudget, 1),
   };
 }
 
@@ -75,6 +98,8 @@ export function readAuthConfig(env: Env = process.env): AuthConfig {
     userIdClaim: str(env, ENV.userIdClaim) ?? DEFAULTS.userIdClaim,
     roomsClaim: str(env, ENV.roomsClaim),
     clockToleranceSeconds: int(env, ENV.clockToleranceSeconds, DEFAULTS.clockToleranceSeconds, 0),
+    maxTokenLifetimeSeconds: str(env, ENV.maxTokenLifetimeSeconds) === undefined ? undefined : int(env, ENV.maxTokenLifetimeSeconds, 0, 1),
+    rejectFutureIat: str(env, ENV.rejectFutureIat) === 'true',
   };
   switch (mode) {
     case AUTH_MODES.hs256:

@@ -3,10 +3,13 @@ import { defaultRouteError } from './frames';
 import type { PostingDeps } from './posting-deps';
 import { replyToSender } from './reply';
 
-/** `$default`: `INVALID_JSON` for a non-JSON frame, otherwise `UNKNOWN_ACTION` listing the valid actions. */
+/**
+ * `$default`: a binary frame is refused as such; `INVALID_JSON` for a non-JSON frame; otherwise `UNKNOWN_ACTION`
+ * listing the valid actions.
+ */
 export async function handleDefault(event: WebSocketRouteEvent, deps: PostingDeps, context?: InvocationContext): Promise<RouteResult> {
   const { connectionId } = event.requestContext;
-  const frame = defaultRouteError(bodyText(event), deps.config.validActions);
+  const frame = defaultRouteError(bodyText(event), deps.config.validActions, event.isBase64Encoded === true);
   const result = await replyToSender(deps, connectionId, frame, context?.getRemainingTimeInMillis?.());
   deps.log({
     level: result.outcome === 'failed' ? 'warn' : 'info',

@@ -1,44 +1,73 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { roomPages, type RoomPage } from './connections-store';
-import { postToConnection, type PostPolicy, type PostResult, type StatusPoster } from './delivery';
+import {
+  attemptPost,
+  fitsDeadline,
+  goneResult,
+  postToConnection,
+  type AttemptFailure,
+  type PostPolicy,
+  type PostResult,
+  type PostTarget,
+  type StatusPoster,
+} from './delivery';
+import type { RateLimiter } from './rate-limiter';
+import { backoffDelayMs, sleep as timerSleep } from './retry';
+import { shardOf } from '../../shared/contract';
 
-/** Everything a fan-out needs, injected (the handler builds it from the environment; a benchmark its own). */
-export interface FanoutOptions extends PostPolicy {
-  readonly dynamo: DynamoDBClient;
-  /** The `@connections` client (see `createManagementClient`), or any {@link StatusPoster}. */
-  readonly management: StatusPoster;
-  readonly tableName: string;
-  readonly roomId: string;
-  /** The encoded frame, posted as is to every recipient. */
-  readonly data: Uint8Array | string;
-  /** Posts in flight at once. */
-  readonly concurrency: number;
-  /** `Limit` of each Query page; default: DynamoDB's 1 MB pages. */
-  readonly pageSize?: number;
-  /** Epoch seconds for the `ttl > now` filter; default: the clock. */
-  readonly nowSeconds?: number;
-  /** Called after each post (e.g. for logging or tests). */
-  readonly onPost?: (connectionId: string, result: PostResult) => void;
+/**
+ * The fan-out: one frame to many connections, with bounded concurrency, in two passes. Every recipient gets its first
+ * attempt before any recipient gets a retry (a retry queue, not retries in place: hanging connections cannot starve
+ * healthy ones), and no attempt starts that could not finish before the invocation's deadline. 410 Gone deletes the
+ * connection's items; 429 / 5xx / time-outs are retried with backoff; 403 / 413 fail at once. One connection's
+ * failure never fails the broadcast.
+ */
+
+/** A connection to post to; `shard` when it came from the room index (progress is tracked per shard). */
+export interface Recipient {
+  readonly connectionId: string;
+  readonly shard?: number;
 }
 
 /** What a fan-out did. */
 export interface FanoutStats {
-  /** Live connections found (each posted to). */
+  /** Live connections found (each posted to, or counted failed when the deadline came first). */
   recipients: number;
   delivered: number;
-  /** Answered 410 Gone (their rows are deleted). */
+  /** Answered 410 Gone (their items are deleted). */
   gone: number;
-  /** Not delivered after the retries, or refused (403 / 413 / other 4xx). */
+  /** Not delivered after the retries, refused (403 / 413 / other 4xx), or cut by the deadline. */
   failed: number;
-  /** Items DynamoDB read, expired rows included. */
+  /** Items DynamoDB read, expired ones included. */
   itemsRead: number;
   /** Query pages read. */
   pages: number;
-  /**
-   * The broadcast stopped at its deadline: the recipients read but not posted to are counted in `failed`; the
-   * rest of the room was not read.
-   */
+  /** Retry attempts made. */
+  retries: number;
+  /** 429s received. */
+  throttled: number;
+  /** Fan-out workers this broadcast started (sharded broadcasts). */
+  workers: number;
+  /** Milliseconds from the start to the last post's answer. */
+  timeToLastPostMs: number;
+  /** The deadline came first: recipients read but not posted to are counted in `failed`; the rest was not read. */
   truncated: boolean;
+}
+
+export function emptyStats(): FanoutStats {
+  return {
+    recipients: 0,
+    delivered: 0,
+    gone: 0,
+    failed: 0,
+    itemsRead: 0,
+    pages: 0,
+    retries: 0,
+    throttled: 0,
+    workers: 0,
+    timeToLastPostMs: 0,
+    truncated: false,
+  };
 }
 
 /** The room's Query failed part-way; `stats` tells what was posted before (in-flight posts are settled). */
@@ -49,60 +78,324 @@ export class FanoutQueryError extends Error {
   }
 }
 
-export function emptyStats(): FanoutStats {
-  return { recipients: 0, delivered: 0, gone: 0, failed: 0, itemsRead: 0, pages: 0, truncated: false };
+export interface DeliverOptions extends PostPolicy {
+  readonly target: PostTarget;
+  readonly recipients: AsyncIterable<Recipient>;
+  /** The bytes for one recipient (the sender's own copy may differ: it echoes its `request_id`). */
+  readonly payload: (connectionId: string) => Uint8Array | string;
+  /** Posts in flight at once. */
+  readonly concurrency: number;
+  /** Paces attempts (a share of the account's rate); 429s slow it down. */
+  readonly rate?: RateLimiter;
+  /** Counts of the source (pages, items read) are added here. @default a new one */
+  readonly stats?: FanoutStats;
+  /** Epoch ms the broadcast started (for `timeToLastPostMs`). @default now */
+  readonly startedMs?: number;
+  /** Called after each recipient's final outcome. */
+  readonly onPost?: (connectionId: string, result: PostResult) => void;
+  /** Called once every recipient of a shard has its final outcome (recipients must come in ascending shard). */
+  readonly onShardDone?: (shard: number) => void;
+}
+
+interface RetryJob {
+  readonly recipient: Recipient;
+  readonly attempts: number;
+  readonly readyAt: number;
+  readonly last: AttemptFailure;
 }
 
 /**
- * Posts `data` to every live connection of `roomId` (DESIGN §4). Pages of `room_id-index` are streamed: posting
- * starts with the first page while the next one is fetched, and at most two pages are held. At most
- * `concurrency` posts are in flight. One connection's failure never fails the broadcast: only a failed Query
- * rejects (with a {@link FanoutQueryError} carrying the partial stats, after in-flight posts settle).
+ * Delivers to every recipient of the source (see the module comment). Rejects only when the source itself fails (a
+ * {@link FanoutQueryError} with the stats so far, after in-flight posts settle).
  */
-export async function fanOut(options: FanoutOptions): Promise<FanoutStats> {
-  const stats = emptyStats();
-  const pages = roomPages(options.dynamo, {
-    tableName: options.tableName,
-    roomId: options.roomId,
-    nowSeconds: options.nowSeconds ?? Math.floor(Date.now() / 1000),
-    pageSize: options.pageSize,
-  });
-  const ids = connectionIds(pages, stats);
-  const target = { management: options.management, dynamo: options.dynamo, tableName: options.tableName };
-
+export async function deliver(options: DeliverOptions): Promise<FanoutStats> {
+  const stats = options.stats ?? emptyStats();
   const now = options.now ?? Date.now;
-  // No first attempt starts that could not finish before the deadline (the Lambda's own timeout, less a
-  // reserve): the invocation then ends with its log line and metrics instead of being killed mid-broadcast.
-  const pastDeadline = (): boolean => options.deadlineMs !== undefined && now() + options.timeoutMs > options.deadlineMs;
-  const worker = async (): Promise<void> => {
-    // Concurrent next() calls on one async generator are queued, so each id goes to exactly one worker.
-    for (let next = await ids.next(); !next.done; next = await ids.next()) {
-      const connectionId = next.value;
-      if (stats.truncated || pastDeadline()) {
+  const sleep = options.sleep ?? timerSleep;
+  const started = options.startedMs ?? now();
+  const maxAttempts = Math.max(1, options.maxAttempts);
+  const iterator = options.recipients[Symbol.asyncIterator]();
+  const retries: RetryJob[] = [];
+  const shards = new ShardProgress(options.onShardDone);
+  let sourceDone = false;
+  let sourceError: unknown;
+  let reading: Promise<IteratorResult<Recipient>> = Promise.resolve({ done: false, value: undefined as unknown as Recipient });
+
+  /** The next recipient: concurrent callers are served one after the other. */
+  const next = async (): Promise<Recipient | undefined> => {
+    const turn = reading.then(async () => {
+      if (sourceDone) return { done: true, value: undefined } as IteratorResult<Recipient>;
+      try {
+        return await iterator.next();
+      } catch (err) {
+        sourceError ??= err;
+        return { done: true, value: undefined } as IteratorResult<Recipient>;
+      }
+    });
+    reading = turn;
+    const result = await turn;
+    if (result.done) {
+      if (!sourceDone) {
+        sourceDone = true;
+        // A failed read ends the source too, but its last shard was not read to the end.
+        if (sourceError === undefined) shards.sourceEnded();
+      }
+      return undefined;
+    }
+    stats.recipients++;
+    shards.read(result.value.shard);
+    return result.value;
+  };
+
+  const settle = (recipient: Recipient, result: PostResult): void => {
+    stats[result.outcome]++;
+    stats.timeToLastPostMs = now() - started;
+    options.onPost?.(recipient.connectionId, result);
+    shards.settled(recipient.shard, result.deadline === true);
+  };
+
+  /** One attempt; a retryable failure is queued (or settled as failed when out of attempts). */
+  const attempt = async (recipient: Recipient, attemptsBefore: number): Promise<void> => {
+    await options.rate?.take();
+    const failure = await attemptPost(options.target.management, recipient.connectionId, options.payload(recipient.connectionId), options.timeoutMs);
+    const attempts = attemptsBefore + 1;
+    if (failure === undefined) return settle(recipient, { outcome: 'delivered', attempts });
+    if (failure.status === 429) {
+      stats.throttled++;
+      options.rate?.throttle();
+    }
+    if (failure.kind === 'gone') return settle(recipient, await goneResult(options.target, recipient.connectionId, attempts, failure));
+    if (failure.kind === 'fatal' || attempts >= maxAttempts) {
+      return settle(recipient, { outcome: 'failed', attempts, status: failure.status, errorName: failure.errorName });
+    }
+    retries.push({ recipient, attempts, readyAt: now() + backoffDelayMs(attempts, options.backoffBaseMs, options.random), last: failure });
+  };
+
+  // Pass 1: a first attempt for every recipient.
+  const firstPass = async (): Promise<void> => {
+    for (;;) {
+      if (stats.truncated) return;
+      const recipient = await next();
+      if (!recipient) return;
+      if (!fitsDeadline(options)) {
         stats.truncated = true;
-        stats.failed++;
+        settle(recipient, { outcome: 'failed', attempts: 0, deadline: true });
         return;
       }
-      const result = await postToConnection(target, options, connectionId, options.data);
-      stats[result.outcome]++;
-      options.onPost?.(connectionId, result);
+      await attempt(recipient, 0);
+    }
+  };
+
+  // Pass 2: the retry queue, in order of readiness, while attempts still fit before the deadline.
+  let retrying = 0;
+  const retryPass = async (): Promise<void> => {
+    while (retries.length > 0 || retrying > 0) {
+      const job = takeReady(retries);
+      if (!job) {
+        // Another worker's attempt may still queue a retry. (A real timer: an injected sleep may not yield to I/O.)
+        await timerSleep(5);
+        continue;
+      }
+      retrying++;
+      try {
+        const wait = Math.max(0, job.readyAt - now());
+        if (!fitsDeadline(options, wait)) {
+          settle(job.recipient, { outcome: 'failed', attempts: job.attempts, status: job.last.status, errorName: job.last.errorName, deadline: true });
+          continue;
+        }
+        if (wait > 0) await sleep(wait);
+        stats.retries++;
+        await attempt(job.recipient, job.attempts);
+      } finally {
+        retrying--;
+      }
     }
   };
 
   const workers = Math.max(1, Math.floor(options.concurrency));
-  const settled = await Promise.allSettled(Array.from({ length: workers }, worker));
-  const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failure) throw new FanoutQueryError(stats, failure.reason);
+  await Promise.all(Array.from({ length: workers }, firstPass));
+  // Recipients read but cut by the deadline.
+  if (stats.truncated) {
+    for (let job = retries.shift(); job; job = retries.shift()) {
+      settle(job.recipient, { outcome: 'failed', attempts: job.attempts, status: job.last.status, errorName: job.last.errorName, deadline: true });
+    }
+  } else {
+    await Promise.all(Array.from({ length: Math.min(workers, Math.max(1, retries.length)) }, retryPass));
+  }
+  if (sourceError !== undefined) throw new FanoutQueryError(stats, sourceError);
   return stats;
 }
 
-async function* connectionIds(pages: AsyncIterable<RoomPage>, stats: FanoutStats): AsyncGenerator<string, void, undefined> {
+/** The job whose retry is due first. */
+function takeReady(queue: RetryJob[]): RetryJob | undefined {
+  if (queue.length === 0) return undefined;
+  let best = 0;
+  for (let i = 1; i < queue.length; i++) if (queue[i].readyAt < queue[best].readyAt) best = i;
+  return queue.splice(best, 1)[0];
+}
+
+/** Tracks, per shard, recipients read but not yet settled; reports a shard once it is read past and all settled. */
+class ShardProgress {
+  private readonly pending = new Map<number, number>();
+  private readonly cut = new Set<number>();
+  private readShard = Number.NEGATIVE_INFINITY;
+  private ended = false;
+
+  constructor(private readonly onDone?: (shard: number) => void) {}
+
+  read(shard: number | undefined): void {
+    if (shard === undefined || !this.onDone) return;
+    if (shard > this.readShard) {
+      this.readShard = shard;
+      this.flush();
+    }
+    this.pending.set(shard, (this.pending.get(shard) ?? 0) + 1);
+  }
+
+  /** @param cut the deadline came first: the shard is not finished, and is never reported */
+  settled(shard: number | undefined, cut: boolean): void {
+    if (shard === undefined || !this.onDone) return;
+    if (cut) this.cut.add(shard);
+    this.pending.set(shard, (this.pending.get(shard) ?? 1) - 1);
+    this.flush();
+  }
+
+  sourceEnded(): void {
+    this.ended = true;
+    this.flush();
+  }
+
+  private flush(): void {
+    for (const [shard, count] of this.pending) {
+      if (count === 0 && (this.ended || shard < this.readShard)) {
+        this.pending.delete(shard);
+        if (!this.cut.has(shard)) this.onDone!(shard);
+      }
+    }
+  }
+}
+
+/** Hands the rest of a large room (shards `fromShard`…) to workers. */
+export interface Handoff {
+  /** Recipients this invocation posts to itself before it hands the rest over (at a shard boundary). */
+  readonly threshold: number;
+  /**
+   * Starts workers for the shards from `fromShard` on; resolves to the number of workers started, or 0 when none
+   * could be (the invocation then reads and posts the rest itself, as far as its deadline allows).
+   */
+  readonly dispatch: (fromShard: number, stats: FanoutStats) => Promise<number>;
+}
+
+export interface RoomFanoutOptions extends PostPolicy {
+  readonly dynamo: DynamoDBClient;
+  /** The `@connections` client (see `createManagementClient`), or any {@link StatusPoster}. */
+  readonly management: StatusPoster;
+  readonly tableName: string;
+  readonly roomId: string;
+  /** The encoded frame, posted as is to every recipient. */
+  readonly data: Uint8Array | string;
+  /** The sender and its own copy (it echoes its `request_id`); it always gets it, even before the index has it. */
+  readonly sender?: { readonly connectionId: string; readonly data: Uint8Array | string };
+  /** Posts in flight at once. */
+  readonly concurrency: number;
+  /** `Limit` of each Query page; default: DynamoDB's 1 MB pages. */
+  readonly pageSize?: number;
+  /** Epoch seconds for the `ttl > now` filter. */
+  readonly nowSeconds: number;
+  /** Only these shards (a worker's range). */
+  readonly shards?: { readonly from: number; readonly to: number };
+  /** Shards to skip (a retried worker's finished ones). */
+  readonly skipShards?: ReadonlySet<number>;
+  /** Large rooms: hand the rest to workers past a threshold. */
+  readonly handoff?: Handoff;
+  readonly rate?: RateLimiter;
+  readonly startedMs?: number;
+  readonly onPost?: (connectionId: string, result: PostResult) => void;
+  readonly onShardDone?: (shard: number) => void;
+}
+
+/** A room fan-out's stats, and where it handed over to workers (if it did). */
+export interface RoomFanoutStats extends FanoutStats {
+  /** The first shard handed to workers. */
+  handedOffFrom?: number;
+}
+
+/**
+ * Posts to every live member of a room (or of a shard range of it), reading `room_id-index` in shard order, pages
+ * streamed (posting starts with the first page while the next is fetched; at most two pages held). With a handoff, it
+ * stops reading at the first shard boundary past the threshold and hands the remaining shards to workers.
+ */
+export async function fanOutRoom(options: RoomFanoutOptions): Promise<RoomFanoutStats> {
+  const stats: RoomFanoutStats = emptyStats();
+  const pages = roomPages(options.dynamo, {
+    tableName: options.tableName,
+    roomId: options.roomId,
+    nowSeconds: options.nowSeconds,
+    pageSize: options.pageSize,
+    shards: options.shards,
+  });
+  const sender = options.sender;
+  let senderReached = false;
+  const target: PostTarget = { management: options.management, dynamo: options.dynamo, tableName: options.tableName };
+  const result = await deliver({
+    ...options,
+    target,
+    stats,
+    recipients: roomRecipients(pages, stats, options.handoff, options.skipShards),
+    payload: sender ? (id) => (id === sender.connectionId ? sender.data : options.data) : () => options.data,
+    onPost: (id, post) => {
+      if (id === sender?.connectionId) senderReached = true;
+      options.onPost?.(id, post);
+    },
+  });
+  if (sender && !senderReached && !result.truncated && ownsShard(options, stats, shardOf(sender.connectionId))) {
+    // The room index is eventually consistent: right after a join, the sender's own item may not be in it yet.
+    // The sender always gets its message.
+    const own = await postToConnection(target, options, sender.connectionId, sender.data);
+    result.recipients++;
+    result[own.outcome]++;
+    options.onPost?.(sender.connectionId, own);
+  }
+  return result;
+}
+
+/** Whether this fan-out (not a worker) is the one to reach a connection of `shard`. */
+function ownsShard(options: RoomFanoutOptions, stats: RoomFanoutStats, shard: number): boolean {
+  if (options.shards && (shard < options.shards.from || shard > options.shards.to)) return false;
+  if (options.skipShards?.has(shard)) return false;
+  return stats.handedOffFrom === undefined || shard < stats.handedOffFrom;
+}
+
+async function* roomRecipients(
+  pages: AsyncGenerator<RoomPage>,
+  stats: RoomFanoutStats,
+  handoff: Handoff | undefined,
+  skip: ReadonlySet<number> | undefined,
+): AsyncGenerator<Recipient, void, undefined> {
+  let lastShard = -1;
+  let handingOff = handoff !== undefined;
   for await (const page of pages) {
     stats.pages++;
     stats.itemsRead += page.itemsRead;
-    for (const id of page.connectionIds) {
-      stats.recipients++;
-      yield id;
+    for (const member of page.members) {
+      if (handingOff && member.shard > lastShard && lastShard >= 0 && stats.recipients >= handoff!.threshold) {
+        handingOff = false;
+        const workers = await handoff!.dispatch(member.shard, stats);
+        if (workers > 0) {
+          stats.workers = workers;
+          stats.handedOffFrom = member.shard;
+          return;
+        }
+        // No worker could be started: go on reading and posting as far as the deadline allows.
+      }
+      lastShard = member.shard;
+      if (skip?.has(member.shard)) continue;
+      yield { connectionId: member.connectionId, shard: member.shard };
     }
   }
+}
+
+/** Recipients from a list of connection ids (a user's connections). */
+export async function* listRecipients(ids: readonly string[]): AsyncGenerator<Recipient, void, undefined> {
+  for (const connectionId of ids) yield { connectionId };
 }

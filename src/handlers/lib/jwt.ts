@@ -29,11 +29,12 @@ export function verifyOptions(policy: TokenPolicy): JWTVerifyOptions {
 }
 
 /**
- * HS256 verification with a key from Secrets Manager. When the signature does not match, the key is reloaded
- * (rate-limited by the {@link RefreshingKey}) and the token checked once more, so rotating the secret works
- * without a redeploy.
+ * HS256 verification with a key from Secrets Manager. When the signature does not match, the secret's previous
+ * version (`AWSPREVIOUS`, while a rotation is under way: tokens signed before it stay valid until they expire) is
+ * tried, then the current key is reloaded (rate-limited by the {@link RefreshingKey}) and tried once more, so rotating
+ * the secret works without a redeploy.
  */
-export function hs256Verifier(key: RefreshingKey, policy: TokenPolicy): TokenVerifier {
+export function hs256Verifier(key: RefreshingKey, policy: TokenPolicy, previous?: RefreshingKey): TokenVerifier {
   const options = verifyOptions({ ...policy, algorithms: ['HS256'] });
   return async (token) => {
     const current = await key.current();
@@ -41,9 +42,18 @@ export function hs256Verifier(key: RefreshingKey, policy: TokenPolicy): TokenVer
       return (await jwtVerify(token, current, options)).payload;
     } catch (err) {
       if (!(err instanceof errors.JWSSignatureVerificationFailed)) throw err;
-      const fresh = await key.refresh();
-      if (!fresh || sameBytes(fresh, current)) throw err;
-      return (await jwtVerify(token, fresh, options)).payload;
+      const tried = [current];
+      const older = previous ? await previous.cachedOrLoad() : undefined;
+      for (const candidate of [older, await key.refresh()]) {
+        if (!candidate || tried.some((k) => sameBytes(k, candidate))) continue;
+        tried.push(candidate);
+        try {
+          return (await jwtVerify(token, candidate, options)).payload;
+        } catch (retryErr) {
+          if (!(retryErr instanceof errors.JWSSignatureVerificationFailed)) throw retryErr;
+        }
+      }
+      throw err;
     }
   };
 }

@@ -1,14 +1,9 @@
-import { createHash, createHmac } from 'node:crypto';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { PostResponse, StatusPoster } from './delivery';
+import { encodeRfc3986, SigV4Signer, type Credentials } from './sigv4';
 
-/** AWS credentials, as the SDK's providers resolve them. */
-export interface Credentials {
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-  readonly sessionToken?: string;
-}
+export type { Credentials } from './sigv4';
 
 export interface SignedConnectionsApiOptions {
   /** `https://{apiId}.execute-api.{region}.{urlSuffix}/{stage}` (the stage path included). */
@@ -25,8 +20,16 @@ export interface SignedConnectionsApiOptions {
 const SERVICE = 'execute-api';
 /** Idle keep-alive sockets older than this are not reused (see `dropStaleSockets`). */
 const STALE_SOCKET_MS = 15_000;
-const ALGORITHM = 'AWS4-HMAC-SHA256';
 const CONTENT_TYPE = 'application/octet-stream';
+
+/** A post that got no answer within its time-out (the request is destroyed; the caller may retry). */
+export class PostTimeoutError extends Error {
+  readonly code = 'ETIMEDOUT';
+  constructor(ms: number) {
+    super(`no answer within ${ms} ms`);
+    this.name = 'TimeoutError';
+  }
+}
 
 /**
  * A lean client for `POST {endpoint}/@connections/{id}`: SigV4-signed requests over keep-alive agents.
@@ -40,48 +43,71 @@ const CONTENT_TYPE = 'application/octet-stream';
 export class SignedConnectionsApi implements StatusPoster {
   private readonly url: URL;
   private readonly basePath: string;
+  private readonly hostname: string;
   private readonly agent: HttpAgent | HttpsAgent;
   private readonly send: typeof httpRequest;
   private readonly now: () => number;
-  private signingKey?: { readonly id: string; readonly key: Buffer };
+  private readonly signer: SigV4Signer;
   private lastUsedMs = 0;
 
   constructor(private readonly options: SignedConnectionsApiOptions) {
     this.url = new URL(options.endpoint);
     this.basePath = this.url.pathname.replace(/\/+$/, '');
+    this.hostname = this.url.hostname.replace(/^\[(.*)\]$/, '$1'); // an IPv6 literal, without its URL brackets
     const agentOptions = { keepAlive: true, maxSockets: options.maxSockets };
     const https = this.url.protocol === 'https:';
     this.agent = https ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
     this.send = https ? httpsRequest : httpRequest;
     this.now = options.now ?? Date.now;
+    this.signer = new SigV4Signer(options.region, SERVICE, this.now);
   }
 
-  async post(connectionId: string, data: Uint8Array | string, signal?: AbortSignal): Promise<PostResponse> {
+  /**
+   * Posts one frame. A "Signature expired" answer (a skewed clock) corrects the clock from the server's `Date`
+   * and is retried once, at once.
+   * @param timeoutMs the request's own time-out: no answer within it rejects with {@link PostTimeoutError}
+   */
+  async post(connectionId: string, data: Uint8Array | string, timeoutMs?: number): Promise<PostResponse> {
     this.dropStaleSockets();
     const body = typeof data === 'string' ? Buffer.from(data) : data;
     const path = `${this.basePath}/@connections/${encodeRfc3986(connectionId)}`;
-    const headers = this.sign(path, body, await this.options.credentials());
-    return new Promise<PostResponse>((resolve, reject) => {
+    const credentials = await this.options.credentials();
+    const first = await this.request(path, body, credentials, timeoutMs);
+    if (first.signatureExpired && this.signer.correctClock(first.date)) {
+      return (await this.request(path, body, credentials, timeoutMs)).response;
+    }
+    return first.response;
+  }
+
+  private request(path: string, body: Uint8Array, credentials: Credentials, timeoutMs?: number) {
+    const headers = this.sign(path, body, credentials);
+    return new Promise<{ response: PostResponse; signatureExpired: boolean; date?: string }>((resolve, reject) => {
       const req = this.send({
         protocol: this.url.protocol,
-        hostname: this.url.hostname.replace(/^\[(.*)\]$/, '$1'), // an IPv6 literal, without its URL brackets
+        hostname: this.hostname,
         port: this.url.port || undefined,
         method: 'POST',
         path,
         headers: { ...headers, 'content-length': String(body.byteLength) },
         agent: this.agent,
-        signal,
       }, (res: IncomingMessage) => {
-        res.resume(); // the body (an error message at most) is not needed
+        const status = res.statusCode ?? 0;
+        const errorType = res.headers['x-amzn-errortype'];
+        // Only a 403 body is read (it tells a skewed clock apart); any other body is drained unread.
+        const chunks: Buffer[] = [];
+        if (status === 403) res.on('data', (chunk: Buffer) => chunks.length < 8 && chunks.push(chunk));
+        else res.resume();
         res.on('end', () => {
-          const errorType = res.headers['x-amzn-errortype'];
+          const text = status === 403 ? Buffer.concat(chunks).toString('utf8') : '';
           resolve({
-            status: res.statusCode ?? 0,
-            ...(typeof errorType === 'string' ? { errorType: errorType.split(':')[0] } : {}),
+            response: { status, ...(typeof errorType === 'string' ? { errorType: errorType.split(':')[0] } : {}) },
+            signatureExpired: status === 403 && /Signature expired|Signature not yet current|RequestTimeTooSkewed/i.test(text),
+            date: res.headers.date,
           });
         });
         res.on('error', reject);
       });
+      if (timeoutMs !== undefined) req.setTimeout(timeoutMs, () => req.destroy(new PostTimeoutError(timeoutMs)));
       req.on('error', reject);
       req.end(body);
     });
@@ -109,49 +135,7 @@ export class SignedConnectionsApi implements StatusPoster {
 
   /** SigV4 headers for a POST of `body` to `path` (exported through the class for the tests). */
   sign(path: string, body: Uint8Array, credentials: Credentials): Record<string, string> {
-    const amzDate = new Date(this.now()).toISOString().replace(/[-:]|\.\d{3}/g, '');
-    const dateStamp = amzDate.slice(0, 8);
-    const host = this.url.host;
-    const payloadHash = sha256Hex(body);
-    // The same headers the SDK's signer signs (it adds x-amz-content-sha256 by default).
-    const headers: Record<string, string> = {
-      'content-type': CONTENT_TYPE,
-      'host': host,
-      'x-amz-content-sha256': payloadHash,
-      'x-amz-date': amzDate,
-      ...(credentials.sessionToken ? { 'x-amz-security-token': credentials.sessionToken } : {}),
-    };
-    const names = Object.keys(headers).sort();
-    const signedHeaders = names.join(';');
-    const canonicalRequest = [
-      'POST',
-      // SigV4 for services other than S3 encodes each path segment once more.
-      path.split('/').map((segment) => encodeRfc3986(segment)).join('/'),
-      '',
-      names.map((name) => `${name}:${headers[name].trim()}\n`).join(''),
-      signedHeaders,
-      payloadHash,
-    ].join('\n');
-    const scope = `${dateStamp}/${this.options.region}/${SERVICE}/aws4_request`;
-    const stringToSign = [ALGORITHM, amzDate, scope, sha256Hex(canonicalRequest)].join('\n');
-    const signature = createHmac('sha256', this.key(credentials.secretAccessKey, dateStamp)).update(stringToSign).digest('hex');
-    const { host: _host, ...sent } = headers;
-    return {
-      ...sent,
-      authorization: `${ALGORITHM} Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`,
-    };
-  }
-
-  /** The signing key is derived once a day (per secret), not once a post. */
-  private key(secretAccessKey: string, dateStamp: string): Buffer {
-    const id = `${dateStamp}/${this.options.region}/${secretAccessKey}`;
-    if (this.signingKey?.id !== id) {
-      const kDate = createHmac('sha256', `AWS4${secretAccessKey}`).update(dateStamp).digest();
-      const kRegion = createHmac('sha256', kDate).update(this.options.region).digest();
-      const kService = createHmac('sha256', kRegion).update(SERVICE).digest();
-      this.signingKey = { id, key: createHmac('sha256', kService).update('aws4_request').digest() };
-    }
-    return this.signingKey.key;
+    return this.signer.sign('POST', this.url.host, path, body, { 'content-type': CONTENT_TYPE }, credentials);
   }
 }
 
@@ -175,13 +159,4 @@ export function createManagementClient(options: ManagementClientOptions): Signed
   const region = options.region ?? process.env.AWS_REGION;
   if (!region) throw new Error('AWS_REGION is not set: the @connections client cannot sign its requests');
   return new SignedConnectionsApi({ endpoint: options.endpoint, region, credentials: options.credentials, maxSockets: options.maxSockets });
-}
-
-function sha256Hex(data: Uint8Array | string): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
-/** RFC 3986 percent-encoding, as SigV4 wants it (encodeURIComponent leaves !'()* alone). */
-function encodeRfc3986(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }

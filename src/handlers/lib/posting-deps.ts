@@ -1,5 +1,6 @@
 import { requireSetting, type Env } from './config';
 import type { PostPolicy, PostTarget, StatusPoster } from './delivery';
+import { createLambdaInvoker, type AsyncInvoker } from './lambda-invoke';
 import type { Logger } from './log';
 import { createManagementClient } from './management';
 import { routeDepsFromEnv, type RouteDeps } from './route-deps';
@@ -13,6 +14,8 @@ export interface PostingDeps extends RouteDeps {
   readonly random?: () => number;
   /** @default a timer */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Starts fan-out workers (asynchronous Lambda invokes); undefined = no sharding. */
+  readonly invoker?: AsyncInvoker;
 }
 
 /** Route dependencies plus an `@connections` client for `MANAGEMENT_ENDPOINT`, built once per cold start. */
@@ -25,7 +28,11 @@ export function postingDepsFromEnv(env: Env = process.env, log?: Logger): Postin
     // The DynamoDB client's provider chain: the same credentials, resolved and refreshed once.
     credentials: () => deps.dynamo.config.credentials(),
   });
-  return { ...deps, management };
+  const region = process.env.AWS_REGION;
+  const invoker = config.fanoutWorkerFunction && region
+    ? createLambdaInvoker({ region, credentials: () => deps.dynamo.config.credentials() })
+    : undefined;
+  return { ...deps, management, invoker };
 }
 
 /** Milliseconds kept in reserve before the Lambda's own timeout: no retry starts inside it. */

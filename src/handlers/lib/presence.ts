@@ -1,6 +1,58 @@
-import type { InvocationContext, RouteResult, WebSocketRouteEvent } from './events';
+import { readRoom } from './connections-store';
+import { bodyText, readIdentity, type InvocationContext, type RouteResult, type WebSocketRouteEvent } from './events';
+import { parseRoomRequest, SERVER_ACTIONS, withRequestId, type ServerFrame } from './frames';
+import { errorFields } from './log';
 import type { PostingDeps } from './posting-deps';
+import { replyToSender } from './reply';
+import { requireMember } from './rooms';
+import { LIMITS } from '../../shared/contract';
 
-export async function handlePresence(_event: WebSocketRouteEvent, _deps: PostingDeps, _context?: InvocationContext): Promise<RouteResult> {
-  throw new Error('presence: work in progress');
+/**
+ * `presence`: the distinct users of a room's live connections, to members only. It reads at most 1,000 membership
+ * items; beyond them it answers `truncated: true` and `connections` is a lower bound.
+ */
+export async function handlePresence(event: WebSocketRouteEvent, deps: PostingDeps, context?: InvocationContext): Promise<RouteResult> {
+  const { connectionId } = event.requestContext;
+  const remainingMs = context?.getRemainingTimeInMillis?.();
+  const base = { event: 'presence', connectionId, requestId: context?.awsRequestId };
+  const answer = async (frame: ServerFrame, fields: Record<string, unknown>): Promise<RouteResult> => {
+    const post = await replyToSender(deps, connectionId, frame, remainingMs);
+    deps.log({ level: post.outcome === 'failed' ? 'warn' : 'info', ...base, ...fields, post: post.outcome });
+    return { statusCode: 200 };
+  };
+  const identity = readIdentity(event);
+  if (!identity) {
+    deps.log({ level: 'warn', ...base, outcome: 'rejected', reason: 'missing_authorizer_context' });
+    return { statusCode: 403 };
+  }
+  const parsed = parseRoomRequest(bodyText(event));
+  if (!parsed.ok) return answer(parsed.error, { outcome: 'rejected', code: parsed.error.code });
+  const { roomId, requestId } = parsed.value;
+  const nowSeconds = Math.floor((deps.now ?? Date.now)() / 1000);
+  try {
+    const member = await requireMember(deps, connectionId, roomId, nowSeconds, requestId);
+    if (!member.ok) return await answer(member.error, { outcome: 'rejected', code: member.error.code, roomId });
+    const room = await readRoom(deps.dynamo, { tableName: deps.config.tableName, roomId, nowSeconds }, LIMITS.maxPresenceItems);
+    const connections = new Set(room.members.map((m) => m.connectionId));
+    const users = new Set(room.members.map((m) => m.userId));
+    // The asker is a member (checked strongly consistent), even if the eventually consistent index lags.
+    if (!connections.has(connectionId) && !room.truncated) {
+      connections.add(connectionId);
+      users.add(identity.userId);
+    }
+    return await answer(
+      {
+        action: SERVER_ACTIONS.presence,
+        room_id: roomId,
+        users: [...users].sort(),
+        connections: connections.size,
+        truncated: room.truncated,
+        ...withRequestId(requestId),
+      },
+      { outcome: 'answered', roomId, users: users.size, connections: connections.size, truncated: room.truncated },
+    );
+  } catch (err) {
+    deps.log({ level: 'error', ...base, outcome: 'error', roomId, ...errorFields(err) });
+    throw err;
+  }
 }

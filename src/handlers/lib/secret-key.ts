@@ -12,10 +12,10 @@ export class KeyUnavailableError extends Error {
  * Reads the HS256 key from Secrets Manager: the whole `SecretString`, or its JSON field `field` when given
  * (a `SecretBinary` is used as is when there is no `SecretString` and no field).
  */
-export async function loadSecretKey(client: SecretsManagerClient, secretId: string, field?: string): Promise<Uint8Array> {
+export async function loadSecretKey(client: SecretsManagerClient, secretId: string, field?: string, versionStage?: string): Promise<Uint8Array> {
   let out;
   try {
-    out = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+    out = await client.send(new GetSecretValueCommand({ SecretId: secretId, ...(versionStage ? { VersionStage: versionStage } : {}) }));
   } catch (err) {
     throw new KeyUnavailableError(`GetSecretValue failed: ${(err as Error).name}`, { cause: err });
   }
@@ -71,6 +71,17 @@ export class RefreshingKey {
   /** The cached key, loading it on first use (or after a failed load). */
   public current(): Promise<Uint8Array> {
     return this.key ?? this.load();
+  }
+
+  /**
+   * The cached key; else a load, unless the last one was less than `minRefreshIntervalMs` ago (a missing version,
+   * e.g. no `AWSPREVIOUS`, is then not asked for again on every bad token).
+   * @returns the key, or undefined when it cannot be had now
+   */
+  public async cachedOrLoad(): Promise<Uint8Array | undefined> {
+    if (this.key) return this.key.catch(() => undefined);
+    if (this.now() - this.lastLoadMs < this.minRefreshIntervalMs) return undefined;
+    return this.load().catch(() => undefined);
   }
 
   /**

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { postToConnection, type PostResult } from './delivery';
 import { bodyText, readIdentity, type InvocationContext, type RouteResult, type WebSocketRouteEvent } from './events';
-import { emptyStats, fanOut, FanoutQueryError, type FanoutStats } from './fanout';
-import { encodeFrame, errorFrame, messageFrame, parseSendMessage, type ErrorFrame } from './frames';
+import { emptyStats, FanoutQueryError, type FanoutStats } from './fanout';
+import { encodeFrame, errorFrame, messageFrame, parseSendMessage, withRequestId, type ErrorFrame, type MessageFrame } from './frames';
+import { nextSeq, storeFrame } from './history-store';
 import { errorFields } from './log';
 import { emfFields } from './metrics';
-import { postPolicyOf, postTargetOf, type PostingDeps } from './posting-deps';
+import type { PostingDeps } from './posting-deps';
 import { replyToSender } from './reply';
+import { broadcastToRoom } from './room-broadcast';
+import { resolveRoom } from './rooms';
 import { ERROR_CODES, LIMITS } from '../../shared/contract';
 
 /** Extra knobs of `sendMessage` (tests and benchmarks). */
@@ -17,88 +19,102 @@ export interface SendMessageDeps extends PostingDeps {
   readonly pageSize?: number;
 }
 
+/** The largest seq a frame could carry: frames are sized with it before a seq is taken. */
+const WIDEST_SEQ = Number.MAX_SAFE_INTEGER;
+
 /**
- * `sendMessage`: validates the frame and broadcasts `{"action":"message",…}` to every live connection of the
- * sender's room (the sender included). The user and room come from the authorizer context, never from the
- * body. A bad frame gets an error frame back to the sender only. Logs one JSON line per invocation that is
- * also a CloudWatch EMF document (`PostsDelivered`, `ConnectionsGone`, `PostsFailed`, `Recipients` by `ApiId`).
+ * `sendMessage`: validates the frame, finds its room (the named one, which the connection must be in, or its only
+ * room), stores the message in the room's history with the room's next `seq` (history on), and broadcasts
+ * `{"action":"message",…}` to every live connection of the room, the sender included (its copy echoes its
+ * `request_id`). The user comes from the authorizer context, never from the body. A message that cannot be stored
+ * is not delivered: the sender gets `UNAVAILABLE` (and that seq is never delivered: a gap clients skip). A bad frame
+ * gets an error frame back to the sender only. One JSON log line per invocation, which is also a CloudWatch EMF
+ * document for broadcasts (`PostsDelivered`, `ConnectionsGone`, `PostsFailed`, `Recipients`, `FanoutWorkers`,
+ * `TimeToLastPostMs`, `MessagesStored`, `StoreFailures` by `ApiId`); replies to the sender are not counted.
  */
 export async function handleSendMessage(event: WebSocketRouteEvent, deps: SendMessageDeps, context?: InvocationContext): Promise<RouteResult> {
   const now = deps.now ?? Date.now;
   const startedMs = now();
+  const nowSeconds = Math.floor(startedMs / 1000);
   const { connectionId } = event.requestContext;
   const remainingMs = context?.getRemainingTimeInMillis?.();
+  const apiId = event.requestContext.apiId ?? 'unknown';
   const base = { event: 'sendMessage', connectionId, requestId: context?.awsRequestId ?? event.requestContext.requestId };
   const identity = readIdentity(event);
   if (!identity) {
     deps.log({ level: 'warn', ...base, outcome: 'rejected', reason: 'missing_authorizer_context' });
     return { statusCode: 403 };
   }
-  const emit = (level: 'info' | 'warn' | 'error', stats: FanoutStats, fields: Record<string, unknown>): void => {
+  const emit = (level: 'info' | 'warn' | 'error', fields: Record<string, unknown>, metrics?: Parameters<typeof emfFields>[2]): void => {
     deps.log({
       level,
       ...base,
-      roomId: identity.roomId,
       userId: identity.userId,
       ...fields,
-      ...stats,
       durationMs: now() - startedMs,
-      ...emfFields(deps.config.metricsNamespace, event.requestContext.apiId ?? 'unknown', stats, startedMs),
+      ...(metrics ? emfFields(deps.config.metricsNamespace, apiId, metrics, startedMs) : {}),
     });
   };
-  const reject = async (error: ErrorFrame): Promise<RouteResult> => {
-    const stats = statsOfSingle(await replyToSender(deps, connectionId, error, remainingMs));
-    emit('info', stats, { outcome: 'rejected', code: error.code });
+  const reject = async (error: ErrorFrame, fields: Record<string, unknown> = {}, metrics?: Parameters<typeof emfFields>[2]): Promise<RouteResult> => {
+    const reply = await replyToSender(deps, connectionId, error, remainingMs);
+    emit('info', { outcome: 'rejected', code: error.code, reply: reply.outcome, ...fields }, metrics);
     return { statusCode: 200 };
   };
 
-  const parsed = parseSendMessage(bodyText(event), { maxMessageBytes: deps.config.maxMessageBytes, roomId: identity.roomId });
+  const parsed = parseSendMessage(bodyText(event), { maxMessageBytes: deps.config.maxMessageBytes });
   if (!parsed.ok) return reject(parsed.error);
+  const { message, requestId } = parsed.value;
+
+  const room = await resolveRoom(deps, connectionId, parsed.value.roomId, nowSeconds, requestId);
+  if (!room.ok) return reject(room.error, { roomId: parsed.value.roomId });
+  const roomId = room.value;
 
   const messageId = (deps.newMessageId ?? randomUUID)();
   const timestamp = new Date(startedMs).toISOString();
-  const data = encodeFrame(messageFrame({ messageId, roomId: identity.roomId, userId: identity.userId, message: parsed.value.message, timestamp }));
-  if (data.length > LIMITS.maxMessageBytes) {
+  const frameWith = (seq?: number): MessageFrame => messageFrame({ messageId, roomId, seq, userId: identity.userId, message, timestamp });
+  const history = deps.config.messagesTable;
+  const widest = encodeFrame({ ...frameWith(history ? WIDEST_SEQ : undefined), ...withRequestId(requestId) });
+  if (widest.length > LIMITS.maxMessageBytes) {
     // JSON escaping can grow a message past what @connections accepts; refuse it rather than fail every post.
-    return reject(errorFrame(ERROR_CODES.messageTooLarge, `The message frame would be ${data.length} bytes; the limit is ${LIMITS.maxMessageBytes} bytes.`));
+    return reject(
+      errorFrame(ERROR_CODES.messageTooLarge, `The message frame would be ${widest.length} bytes; the limit is ${LIMITS.maxMessageBytes} bytes.`, requestId),
+      { roomId },
+    );
   }
 
-  let stats: FanoutStats;
-  let senderReached = false;
-  try {
-    stats = await fanOut({
-      ...postPolicyOf(deps, remainingMs),
-      dynamo: deps.dynamo,
-      management: deps.management,
-      tableName: deps.config.tableName,
-      roomId: identity.roomId,
-      data,
-      concurrency: deps.config.fanoutConcurrency,
-      pageSize: deps.pageSize,
-      nowSeconds: Math.floor(startedMs / 1000),
-      onPost: (id) => {
-        if (id === connectionId) senderReached = true;
-      },
-    });
-    if (!senderReached && !stats.truncated) {
-      // The room index is eventually consistent: right after $connect, the sender's own row may not be in it
-      // yet. The sender always gets its message.
-      const own = await postToConnection(postTargetOf(deps), postPolicyOf(deps, remainingMs), connectionId, data);
-      stats.recipients++;
-      stats[own.outcome]++;
+  // Stored before it is fanned out: a message any client saw can always be replayed.
+  let seq: number | undefined;
+  if (history) {
+    try {
+      seq = await nextSeq(deps.dynamo, history, roomId);
+      await storeFrame(deps.dynamo, history, { ...frameWith(seq), room_id: roomId, seq }, nowSeconds, deps.config.historyRetentionSeconds);
+    } catch (err) {
+      deps.log({ level: 'error', ...base, roomId, messageId, seq, outcome: 'store_failed', ...errorFields(err) });
+      return reject(
+        errorFrame(ERROR_CODES.unavailable, 'The message could not be stored, so it was not delivered: send it again.', requestId),
+        { roomId, messageId, seq },
+        { stored: 0, storeFailed: 1 },
+      );
     }
+  }
+  const frame = frameWith(seq);
+  let stats: FanoutStats;
+  try {
+    stats = await broadcastToRoom(deps, {
+      roomId,
+      frame: encodeFrame(frame),
+      sender: { connectionId, frame: encodeFrame({ ...frame, ...withRequestId(requestId) }) },
+      startedMs,
+      pageSize: deps.pageSize,
+    }, remainingMs);
   } catch (err) {
     const partial = err instanceof FanoutQueryError ? err.stats : emptyStats();
-    emit('error', partial, { outcome: 'error', messageId, ...errorFields(err instanceof FanoutQueryError ? err.cause : err) });
+    emit('error', { outcome: 'error', roomId, messageId, seq, ...partial, ...errorFields(err instanceof FanoutQueryError ? err.cause : err) }, {
+      ...partial,
+      stored: history ? 1 : undefined,
+    });
     throw err;
   }
-  emit(stats.failed > 0 ? 'warn' : 'info', stats, { outcome: 'broadcast', messageId });
+  emit(stats.failed > 0 ? 'warn' : 'info', { outcome: 'broadcast', roomId, messageId, seq, ...stats }, { ...stats, stored: history ? 1 : undefined });
   return { statusCode: 200 };
-}
-
-/** The stats of a single post to the sender (an error frame): no recipients, one post. */
-function statsOfSingle(result: PostResult): FanoutStats {
-  const stats = emptyStats();
-  stats[result.outcome]++;
-  return stats;
 }

@@ -1,0 +1,75 @@
+import { fanOutRoom, type RoomFanoutStats } from './fanout';
+import { postPolicyOf, type PostingDeps } from './posting-deps';
+import { RateLimiter } from './rate-limiter';
+import { workerHandoff, type DispatchOutcome } from './sharding';
+
+/**
+ * A broadcast to a room, shared by `sendMessage` and `publish` (one fan-out module, two callers): small rooms from
+ * this invocation alone; past the threshold, the rest of the room to fan-out workers (when a worker function is
+ * configured), with all of them sharing the rate budget. Shard ranges no worker could be started for are fanned out
+ * here afterwards, as far as the deadline allows.
+ */
+export interface RoomBroadcast {
+  readonly roomId: string;
+  /** The frame every member gets. */
+  readonly frame: Buffer;
+  /** The sender's own copy (it echoes its `request_id`). */
+  readonly sender?: { readonly connectionId: string; readonly frame: Buffer };
+  readonly startedMs: number;
+  /** `Limit` of each Query page (tests). */
+  readonly pageSize?: number;
+}
+
+export async function broadcastToRoom(deps: PostingDeps, broadcast: RoomBroadcast, remainingTimeMs?: number): Promise<RoomFanoutStats> {
+  const { config } = deps;
+  const nowSeconds = Math.floor(broadcast.startedMs / 1000);
+  const rate = new RateLimiter(config.fanoutRateBudget, deps.now);
+  let dispatched: DispatchOutcome | undefined;
+  const handoff = deps.invoker && config.fanoutWorkerFunction
+    ? workerHandoff(
+      {
+        invoker: deps.invoker,
+        workerFunction: config.fanoutWorkerFunction,
+        threshold: config.shardThreshold,
+        maxWorkers: config.maxFanoutWorkers,
+        rateBudget: config.fanoutRateBudget,
+        log: deps.log,
+      },
+      {
+        roomId: broadcast.roomId,
+        frame: broadcast.frame.toString('utf8'),
+        sender: broadcast.sender ? { connectionId: broadcast.sender.connectionId, frame: broadcast.sender.frame.toString('utf8') } : undefined,
+        nowSeconds,
+      },
+      (outcome) => {
+        dispatched = outcome;
+        // From now on this invocation keeps its share of the budget.
+        rate.setRate(outcome.ratePerParticipant);
+      },
+    )
+    : undefined;
+  const policy = postPolicyOf(deps, remainingTimeMs);
+  const common = {
+    ...policy,
+    dynamo: deps.dynamo,
+    management: deps.management,
+    tableName: config.tableName,
+    roomId: broadcast.roomId,
+    data: broadcast.frame,
+    sender: broadcast.sender ? { connectionId: broadcast.sender.connectionId, data: broadcast.sender.frame } : undefined,
+    concurrency: config.fanoutConcurrency,
+    pageSize: broadcast.pageSize,
+    nowSeconds,
+    rate,
+    startedMs: broadcast.startedMs,
+  };
+  const stats = await fanOutRoom({ ...common, handoff });
+  for (const range of (dispatched as DispatchOutcome | undefined)?.failedRanges ?? []) {
+    if (stats.truncated) break;
+    const rest = await fanOutRoom({ ...common, shards: range });
+    for (const key of ['recipients', 'delivered', 'gone', 'failed', 'itemsRead', 'pages', 'retries', 'throttled'] as const) stats[key] += rest[key];
+    stats.truncated ||= rest.truncated;
+    stats.timeToLastPostMs = Math.max(stats.timeToLastPostMs, rest.timeToLastPostMs);
+  }
+  return stats;
+}
