@@ -511,8 +511,8 @@ export class WebSocketChat extends Construct implements IWebSocketChat {
       timeToLastPost: this.metricFanoutTimeToLastPost(),
       stored: this.settings.history ? this.metricMessagesStored() : undefined,
       storeFailures: this.settings.history ? this.metricStoreFailures() : undefined,
-      readThrottles: throttles(this.throttleSources(), 'ReadThrottleEvents'),
-      writeThrottles: throttles(this.throttleSources(), 'WriteThrottleEvents'),
+      readThrottles: throttles(this.throttleSources(), 'ReadThrottleEvents', 'read'),
+      writeThrottles: throttles(this.throttleSources(), 'WriteThrottleEvents', 'write'),
       functions: this.functionsByResourceId(),
       deadLetterQueues: this.deadLetterQueues(),
     });
@@ -634,8 +634,7 @@ export class WebSocketChat extends Construct implements IWebSocketChat {
     const environment: Record<string, string> = {};
     for (const name of spec.env) {
       const value = spec.id === 'authorizer' ? this.auth.environment[name] : this.environmentValues[name]?.();
-      if (value !== undefined) environment[name] = value;
-      else if (spec.id !== 'authorizer' && !(name === ENV.messagesTable && !s.history)) {
+      if (value !== undefined) {environment[name] = value;} else if (spec.id !== 'authorizer' && !(name === ENV.messagesTable && !s.history)) {
         throw new Error(`WebSocketChat: no value for ${name}, which the ${spec.id} handler reads`);
       }
     }

@@ -42,11 +42,11 @@ describe('examples/typescript: custom domain and alarms to SNS', () => {
   });
   const template = Template.fromStack(stack);
 
-  test('a WebSocket API with a stage and a connections table', () => {
+  test('a WebSocket API with a stage, a connections table and a messages table (history)', () => {
     template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'WEBSOCKET' });
     template.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
-    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.resourceCountIs('AWS::DynamoDB::Table', 2);
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
     });

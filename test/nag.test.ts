@@ -1,6 +1,9 @@
 import { App, Stack, Validations } from 'aws-cdk-lib';
+import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -54,14 +57,33 @@ test('the construct has no unacknowledged AwsSolutions findings (JWKS, certifica
   expect(findings).toEqual([]);
 });
 
-test('routes added with addRoute carry their APIG4 acknowledgement', () => {
+test('the construct has no unacknowledged AwsSolutions findings (tracing, VPC, customer managed keys, dashboard, history off)', () => {
+  const findings = nagFindings((stack) => {
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 });
+    const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+    new WebSocketChat(stack, 'Chat', {
+      auth: ChatAuth.jwks({ jwksUrl: 'https://auth.example.com/.well-known/jwks.json', issuer: 'https://auth.example.com/' }),
+      history: false,
+      encryptionKey: key,
+      dashboard: true,
+      handlerOptions: { tracing: lambda.Tracing.ACTIVE, vpc, environmentEncryption: key, loggingFormat: lambda.LoggingFormat.JSON },
+      fanoutHandlerOptions: { reservedConcurrentExecutions: 100 },
+    });
+  });
+  // The app's VPC (flow logs) is the app's business; everything under the chat is ours.
+  expect(findings.filter((f) => f.includes('/NagStack/Chat/'))).toEqual([]);
+});
+
+test('routes added with addRoute, or directly on the exposed API, carry their APIG4 acknowledgement', () => {
   const findings = nagFindings((stack) => {
     const secret = new secretsmanager.Secret(stack, 'JwtSecret');
     Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: 'Test fixture: the app owns its key rotation.' });
     const chat = new WebSocketChat(stack, 'Chat', { auth: ChatAuth.hs256({ secret }) });
-    chat.addRoute('query', new lambda.Function(stack, 'Query', {
+    const query = new lambda.Function(stack, 'Query', {
       runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => ({})'),
-    }));
+    });
+    chat.addRoute('query', query);
+    chat.webSocketApi.addRoute('direct', { integration: new WebSocketLambdaIntegration('DirectIntegration', query) });
   });
   // The app's own function (its managed basic-execution policy) is the app's business; the route is ours.
   expect(findings.filter((f) => f.includes('APIG4'))).toEqual([]);

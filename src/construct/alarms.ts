@@ -120,18 +120,22 @@ export class ChatAlarms extends Construct {
   }
 }
 
-/** Throttle events of every table and index, summed (a Query on an index is throttled under the index's name). */
-export function throttles(sources: readonly ThrottleSource[], metricName: string): cloudwatch.IMetric {
+/**
+ * Throttle events of every table and index, summed (a Query on an index is throttled under the index's name).
+ * `idPrefix` keeps the ids of two such sums apart in one graph.
+ */
+export function throttles(sources: readonly ThrottleSource[], metricName: string, idPrefix = ''): cloudwatch.IMetric {
   const usingMetrics: Record<string, cloudwatch.IMetric> = {};
+  const id = (key: string) => (idPrefix ? `${idPrefix}_${key}` : key);
   for (const source of sources) {
     const metric = (indexName?: string) => source.table.metric(metricName, {
       statistic: cloudwatch.Stats.SUM,
       period: ALARM_PERIOD,
       dimensionsMap: { TableName: source.table.tableName, ...(indexName ? { GlobalSecondaryIndexName: indexName } : {}) },
     });
-    usingMetrics[source.key] = metric();
+    usingMetrics[id(source.key)] = metric();
     source.indexNames.forEach((indexName, i) => {
-      usingMetrics[source.key === 'table' ? `index${i}` : `${source.key}Index${i}`] = metric(indexName);
+      usingMetrics[id(source.key === 'table' ? `index${i}` : `${source.key}Index${i}`)] = metric(indexName);
     });
   }
   return new cloudwatch.MathExpression({

@@ -30,3 +30,40 @@ export function statementsOfRole(template: Template, rolePrefix: string): Array<
   );
   return policies.flatMap((p: any) => p.Properties.PolicyDocument.Statement);
 }
+
+/**
+ * The grants of the role whose logical id starts with `rolePrefix`, one readable line per action and resource:
+ * `dynamodb:Query on connections/index/room_id-index`, `execute-api:ManageConnections on POST @connections`,
+ * `lambda:InvokeFunction on ChatFanoutWorker…`, `logs:PutLogEvents on logs`. Tables are named by their construct
+ * id (`connections`, `messages`).
+ */
+export function grantsOfRole(template: Template, rolePrefix: string): string[] {
+  const tables: Record<string, string> = {};
+  for (const id of Object.keys(template.findResources('AWS::DynamoDB::Table'))) {
+    tables[id] = id.includes('ConnectionsTable') ? 'connections' : id.includes('MessagesTable') ? 'messages' : id;
+  }
+  const describe = (resource: any): string => {
+    if (typeof resource === 'string') return resource;
+    const getAtt = resource['Fn::GetAtt'];
+    if (getAtt) {
+      const [id] = getAtt as [string, string];
+      if (tables[id]) return tables[id];
+      if (id.includes('Logs')) return 'logs';
+      return id;
+    }
+    const join = resource['Fn::Join'];
+    if (join) {
+      const parts = (join[1] as any[]).map((p) => (typeof p === 'string' ? p : describe(p)));
+      const text = parts.join('');
+      const connections = /\/(POST|GET|DELETE)\/@connections\/\*$/.exec(text);
+      if (connections) return `${connections[1]} @connections`;
+      return text;
+    }
+    if (resource.Ref) return resource.Ref;
+    return JSON.stringify(resource);
+  };
+  return statementsOfRole(template, rolePrefix).flatMap((statement) =>
+    ([] as any[]).concat(statement.Action).flatMap((action: string) =>
+      ([] as any[]).concat(statement.Resource).map((resource) => `${action} on ${describe(resource)}`)),
+  ).sort();
+}
