@@ -33,6 +33,7 @@ export function selectChat(dir: string, selector?: string): ChatCandidate {
     const names = stacks.map((s) => s.displayName).join(', ') || 'none';
     throw new AppLoadError(`no WebSocketChat found in ${dir} (stacks: ${names}). Synthesize an app that creates a WebSocketChat, or run without --app for the library's defaults.`);
   }
+  candidates.sort((a, b) => a.selector.localeCompare(b.selector));
   const list = candidates.map((c) => `  --stack ${c.selector}`).join('\n');
   if (selector === undefined) {
     if (candidates.length === 1) return candidates[0];
