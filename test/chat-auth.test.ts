@@ -1,8 +1,9 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { ChatAuth, WebSocketChat } from '../src';
 import { ENV } from '../src/shared/contract';
+import { identitySources } from '../src/shared/spec';
 
 function authorizerEnv(auth: (stack: Stack) => ChatAuth): Record<string, unknown> {
   const stack = new Stack(new App(), 'S');
@@ -40,6 +41,27 @@ describe('ChatAuth.hs256', () => {
     });
   });
 
+  test('token lifetime and future iat checks are off by default', () => {
+    const env = authorizerEnv((stack) => ChatAuth.hs256({ secret: new secretsmanager.Secret(stack, 'Key') }));
+    expect(env[ENV.maxTokenLifetimeSeconds]).toBeUndefined();
+    expect(env[ENV.rejectFutureIat]).toBeUndefined();
+  });
+
+  test('maxTokenLifetime and rejectFutureIssuedAt reach the authorizer', () => {
+    const env = authorizerEnv((stack) => ChatAuth.hs256({
+      secret: new secretsmanager.Secret(stack, 'Key'),
+      maxTokenLifetime: Duration.hours(1),
+      rejectFutureIssuedAt: true,
+    }));
+    expect(env).toMatchObject({ [ENV.maxTokenLifetimeSeconds]: '3600', [ENV.rejectFutureIat]: 'true' });
+  });
+
+  test('the authorizer\'s identity source is the spec\'s', () => {
+    const stack = new Stack(new App(), 'S');
+    new WebSocketChat(stack, 'Chat', { auth: ChatAuth.hs256({ secret: new secretsmanager.Secret(stack, 'Key') }) });
+    Template.fromStack(stack).hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { IdentitySource: identitySources('hs256') });
+  });
+
   test('a JSON field of the secret can hold the key', () => {
     const env = authorizerEnv((stack) => ChatAuth.hs256({ secret: new secretsmanager.Secret(stack, 'Key'), secretField: 'jwtKey' }));
     expect(env[ENV.authSecretField]).toBe('jwtKey');
@@ -51,6 +73,7 @@ describe('ChatAuth.hs256', () => {
     expect(() => ChatAuth.hs256({ secret, clockToleranceSeconds: -1 })).toThrow(/clockToleranceSeconds/);
     expect(() => ChatAuth.hs256({ secret, userIdClaim: ' ' })).toThrow(/userIdClaim/);
     expect(() => ChatAuth.hs256({ secret, audience: ['a,b'] })).toThrow(/commas/);
+    expect(() => ChatAuth.hs256({ secret, maxTokenLifetime: Duration.millis(10) })).toThrow(/maxTokenLifetime/);
   });
 });
 
@@ -64,6 +87,13 @@ describe('ChatAuth.jwks', () => {
       [ENV.authAlgorithms]: 'RS256',
     });
     expect(env[ENV.authSecretArn]).toBeUndefined();
+  });
+
+  test('maxTokenLifetime works with a JWKS too', () => {
+    const env = authorizerEnv(() => ChatAuth.jwks({
+      jwksUrl: 'https://idp.example.com/jwks', issuer: 'https://idp.example.com/', maxTokenLifetime: Duration.minutes(15),
+    }));
+    expect(env[ENV.maxTokenLifetimeSeconds]).toBe('900');
   });
 
   test('accepts other asymmetric algorithms and a custom user claim', () => {

@@ -1,7 +1,8 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, CfnParameter, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { ChatAuth, WebSocketChat, type ChatCustomDomainOptions } from '../src';
 import { ENV } from './support/stack';
 
@@ -75,4 +76,21 @@ test('rejects a domain with neither certificate nor hosted zone', () => {
 
 test('rejects a malformed domain name', () => {
   expect(() => domainStack((s) => ({ domainName: 'not a domain', hostedZone: zone(s) }))).toThrow(/fully qualified/);
+});
+
+test('a domain name given as a token (CfnParameter, SSM) passes synth', () => {
+  const { template, chat, stack } = domainStack((s) => ({
+    domainName: new CfnParameter(s, 'DomainName').valueAsString,
+    hostedZone: zone(s),
+  }));
+  template.hasResourceProperties('AWS::ApiGatewayV2::DomainName', { DomainName: { Ref: 'DomainName' } });
+  template.hasResourceProperties('AWS::CertificateManager::Certificate', { DomainName: { Ref: 'DomainName' } });
+  expect(stack.resolve(chat.url)).toEqual({ 'Fn::Join': ['', ['wss://', { Ref: 'DomainName' }]] });
+});
+
+test('a domain name from an SSM parameter passes synth', () => {
+  expect(() => domainStack((s) => ({
+    domainName: ssm.StringParameter.valueForStringParameter(s, '/chat/domain'),
+    certificate: acm.Certificate.fromCertificateArn(s, 'Cert', 'arn:aws:acm:eu-west-1:123456789012:certificate/abc'),
+  }))).not.toThrow();
 });
