@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Stack, type App } from 'aws-cdk-lib';
+import { Stack, type Stage } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { FIXTURES } from './synth';
@@ -14,7 +14,7 @@ export const ENV = { account: '123456789012', region: 'eu-west-1' };
 
 /** A stack with one `WebSocketChat` (HS256 with a fresh secret unless `props.auth` says otherwise). */
 export function chatStack(
-  app: App,
+  app: Stage,
   id: string,
   props: Partial<WebSocketChatProps> = {},
   configure?: (stack: Stack, chat: WebSocketChat) => void,
