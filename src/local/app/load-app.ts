@@ -156,6 +156,10 @@ export function loadCloudAssemblyApp(dir: string, options: LoadAppOptions = {}):
     const functionName = resolveText(prop(resource, 'FunctionName'), scope);
     const names = [fn.name, ...(fn.builtIn ? [fn.logicalId] : []), ...(functionName ? [functionName] : [])];
     const aliases = [...new Set([...names, ...names.map(localArn), ...(fn.builtIn === 'publish' ? ['publish'] : [])])].filter((n) => n !== fn.name);
+    const layers = prop(resource, 'Layers');
+    if (Array.isArray(layers) && layers.length > 0) {
+      warnings.push(`function ${fn.label} uses Lambda layers: the local gateway does not load them (what it requires from a layer must be in the app's node_modules)`);
+    }
     const timeout = prop(resource, 'Timeout');
     specs.push({
       name: fn.name,

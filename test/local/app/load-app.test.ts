@@ -219,6 +219,10 @@ describe('environment values the gateway cannot know', () => {
         handler: 'index.handler',
         code: lambda.Code.fromInline('def handler(event, context): return event'),
       });
+      const layer = new lambda.LayerVersion(stack, 'Layer', { code: lambda.Code.fromAsset(path.join(FIXTURES, 'query-handler')) });
+      const withLayer = queryFunction(stack, 'WithLayer');
+      withLayer.addLayers(layer);
+      chat.addRoute('layered', withLayer);
       chat.addRoute('query', queryFunction(stack, 'Query', {
         BUCKET: bucket.bucketName,
         SHARED: Fn.importValue('SharedValue'),
@@ -242,7 +246,10 @@ describe('environment values the gateway cannot know', () => {
     expect(warningsAbout('SHARED')).toEqual([expect.stringContaining('Fn::ImportValue SharedValue')]);
     expect(warningsAbout('REPORT_NAME')).toEqual([expect.stringMatching(/function Report \(Report[0-9A-F]+\), which the local gateway cannot run \(.*python3\.12/)]);
     expect(warningsAbout('CHAT_URL')).toHaveLength(1);
-    expect(app.warnings).toHaveLength(4);
+    expect(app.warnings.filter((w) => w.startsWith('function WithLayer'))).toEqual([
+      expect.stringMatching(/^function WithLayer \(WithLayer[0-9A-F]+\) uses Lambda layers: the local gateway does not load them/),
+    ]);
+    expect(app.warnings).toHaveLength(5);
     for (const key of ['BUCKET', 'SHARED', 'REPORT_NAME', 'CHAT_URL']) expect(query.env[key]).toBeUndefined();
   });
 
@@ -265,7 +272,7 @@ describe('environment values the gateway cannot know', () => {
 
   test('--env KEY=VALUE fixes them, and always wins (in every function)', () => {
     const app = loadCloudAssemblyApp(synthesized.outdir, { env: { BUCKET: 'local-bucket', SHARED: 'x', REPORT_NAME: 'r', CHAT_URL: 'ws://127.0.0.1:8080/dev', METRICS_NAMESPACE: 'Local' } });
-    expect(app.warnings).toEqual([]);
+    expect(app.warnings).toEqual([expect.stringMatching(/^function WithLayer .* uses Lambda layers/)]);
     const query = fn(app, appFunctionName(app, 'Query'));
     expect(query.env).toMatchObject({ BUCKET: 'local-bucket', SHARED: 'x', METRICS_NAMESPACE: 'Local' });
     expect(fn(app, 'sendMessage').env.METRICS_NAMESPACE).toBe('Local');
