@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { DEFAULT_MAX_ENVIRONMENTS, DEFAULT_MAX_ENVIRONMENTS_PER_FUNCTION } from './lambda-runtime';
 import { DEFAULTS, LIMITS } from '../shared/contract';
 
 /** Command-line flags of `cdk-websocket-chat-local` (`npm run dev`). */
@@ -14,6 +15,10 @@ export interface CliOptions {
   readonly maxDurationSeconds: number;
   readonly persistDir?: string;
   readonly handlersDir?: string;
+  /** Execution environments of all functions together (undefined: the gateway's default). */
+  readonly maxEnvironments?: number;
+  /** Execution environments of one function (undefined: the gateway's default). */
+  readonly maxEnvironmentsPerFunction?: number;
 }
 
 /** A bad command line: the CLI prints the message and the usage on stderr and exits non-zero. */
@@ -25,6 +30,7 @@ export class UsageError extends Error {
 }
 
 export const USAGE = `Usage: cdk-websocket-chat-local [options]
+       cdk-websocket-chat-local publish (--room ID | --user ID | --connection ID) --type TYPE [--data JSON] [options]
        npm run dev -- [options]            (in the cdk-websocket-chat repository)
 
 Runs the chat backend on this machine: a WebSocket endpoint and @connections API that behave like the
@@ -39,8 +45,21 @@ Options:
   --max-duration <s>    close every connection (1001) this many seconds after it opened          [${LIMITS.maxConnectionSeconds}]
   --persist <dir>       keep the DynamoDB data in <dir> across restarts                          [in memory]
   --handlers <dir>      directory of handler bundles (<name>.lambda/index.js)                    [assets/handlers]
+  --max-environments <n>
+                        Lambda execution environments of all functions together; beyond them
+                        invocations queue (a deployed Lambda would throttle)                     [${DEFAULT_MAX_ENVIRONMENTS}]
+  --max-environments-per-function <n>
+                        execution environments of one function                                   [${DEFAULT_MAX_ENVIRONMENTS_PER_FUNCTION}]
   --quiet               print only the start-up banner (no activity or handler logs)
   -h, --help            show this help
+
+publish: pushes an event through the running gateway's publish function (its Lambda Invoke API), prints the
+answer, and exits non-zero on a function error or when no gateway answers.
+  --room <id> | --user <id> | --connection <id>   the target (exactly one)
+  --type <type>         the event type (1-128 characters)
+  --data <json>         the event's data, any JSON                                               [none]
+  --idempotency-key <k> deliver once within 5 minutes for this key
+  --port <n>, --host <address>   where the gateway runs                                          [8080, 127.0.0.1]
 `;
 
 const STAGE_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
@@ -61,6 +80,8 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
         'max-duration': { type: 'string' },
         'persist': { type: 'string' },
         'handlers': { type: 'string' },
+        'max-environments': { type: 'string' },
+        'max-environments-per-function': { type: 'string' },
         'quiet': { type: 'boolean' },
         'help': { type: 'boolean', short: 'h' },
       },
@@ -95,7 +116,65 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     maxDurationSeconds: positiveSeconds(str('max-duration'), '--max-duration') ?? LIMITS.maxConnectionSeconds,
     persistDir,
     handlersDir,
+    maxEnvironments: integerIn(str('max-environments'), '--max-environments', 1, 1024),
+    maxEnvironmentsPerFunction: integerIn(str('max-environments-per-function'), '--max-environments-per-function', 1, 1024),
   };
+}
+
+/** `cdk-websocket-chat-local publish …` */
+export interface PublishOptions {
+  readonly help: boolean;
+  readonly port: number;
+  readonly host: string;
+  /** The publish function's input (DESIGN §7). */
+  readonly payload: Record<string, unknown>;
+}
+
+/** Parses the arguments after `publish`. */
+export function parsePublishArgs(argv: readonly string[]): PublishOptions {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        'room': { type: 'string' },
+        'user': { type: 'string' },
+        'connection': { type: 'string' },
+        'type': { type: 'string' },
+        'data': { type: 'string' },
+        'idempotency-key': { type: 'string' },
+        'port': { type: 'string' },
+        'host': { type: 'string' },
+        'help': { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const str = (name: string) => values[name] as string | undefined;
+  if (values.help === true) return { help: true, port: 8080, host: '127.0.0.1', payload: {} };
+  const targets = ([['room', 'room_id'], ['user', 'user_id'], ['connection', 'connection_id']] as const).filter(([flag]) => str(flag) !== undefined);
+  if (targets.length !== 1) throw new UsageError('publish needs exactly one target: --room, --user or --connection');
+  const [flag, field] = targets[0];
+  const payload: Record<string, unknown> = { [field]: str(flag) };
+  const type = str('type');
+  if (type === undefined) throw new UsageError('publish needs --type');
+  payload.type = type;
+  const data = str('data');
+  if (data !== undefined) {
+    try {
+      payload.data = JSON.parse(data);
+    } catch (err) {
+      throw new UsageError(`--data is not JSON: ${(err as Error).message}`);
+    }
+  }
+  const key = str('idempotency-key');
+  if (key !== undefined) payload.idempotency_key = key;
+  const host = str('host') ?? '127.0.0.1';
+  if (host === '') throw new UsageError('--host must not be empty');
+  return { help: false, port: integerIn(str('port'), '--port', 1, 65535) ?? 8080, host, payload };
 }
 
 function integerIn(text: string | undefined, flag: string, min: number, max: number): number | undefined {

@@ -1,8 +1,9 @@
-import { parseCliArgs, UsageError, USAGE, type CliOptions } from './args';
+import { parseCliArgs, parsePublishArgs, UsageError, USAGE, type CliOptions } from './args';
 import { formatBanner, networkExposureWarning } from './banner';
 import { DEV_TOKEN_TTL_SECONDS } from './dev-token';
 import { GatewayListenError, startLocalGateway, type LocalGateway } from './gateway';
 import { PAGE_ASSETS } from './page/assets';
+import { runPublish } from './publish-command';
 
 /**
  * `cdk-websocket-chat-local` / `npm run dev`: parses the flags, starts the local gateway, prints where to
@@ -13,6 +14,7 @@ const DEV_USERS = ['alice', 'bob'];
 const DEV_ROOM = 'lobby';
 
 async function main(argv: readonly string[]): Promise<number | undefined> {
+  if (argv[0] === 'publish') return publish(argv.slice(1));
   let options: CliOptions;
   try {
     options = parseCliArgs(argv);
@@ -40,6 +42,8 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
       maxDurationSeconds: options.maxDurationSeconds,
       persistDir: options.persistDir,
       handlersDir: options.handlersDir,
+      maxEnvironments: options.maxEnvironments,
+      maxEnvironmentsPerFunction: options.maxEnvironmentsPerFunction,
       handlerOutput: options.quiet ? 'ignore' : 'inherit',
       log,
       // The browser chat page, and the dev-token endpoint it gets its tokens from (local development only).
@@ -53,26 +57,37 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
   }
 
   const tokens: Record<string, string> = {};
-  for (const user of DEV_USERS) tokens[user] = gateway.devToken(user);
+  if (gateway.auth.canSign) for (const user of DEV_USERS) tokens[user] = gateway.devToken(user);
+  const stats = gateway.lambdaStats();
   process.stdout.write(
     formatBanner({
       url: gateway.url,
       managementEndpoint: gateway.managementEndpoint,
+      lambdaEndpoint: gateway.lambdaEndpoint,
+      functionNames: Object.keys(stats.byFunction),
       pageUrl: gateway.pageUrl,
-      devTokenEndpoint: true,
+      devTokenEndpoint: gateway.auth.canSign,
       dynamoEndpoint: gateway.dynamoEndpoint,
       tableName: gateway.tableName,
       persistDir: options.persistDir,
+      appSource: gateway.app.source,
       handlersDir: gateway.handlersDir,
       idleTimeoutSeconds: options.idleTimeoutSeconds,
       maxDurationSeconds: options.maxDurationSeconds,
-      generatedSecret: options.secret === undefined ? gateway.secret : undefined,
+      maxEnvironments: stats.maxEnvironments,
+      maxEnvironmentsPerFunction: stats.maxEnvironmentsPerFunction,
+      authMode: gateway.auth.mode,
+      jwksUrl: gateway.auth.jwksUrl,
+      generatedSecret: gateway.auth.mode === 'hs256' && options.secret === undefined ? gateway.secret : undefined,
       tokenTtlSeconds: DEV_TOKEN_TTL_SECONDS,
       tokens,
+      users: DEV_USERS,
       room: DEV_ROOM,
+      port: gateway.port,
       quote: process.platform === 'win32' ? '"' : "'",
     }) + '\n',
   );
+  for (const warning of gateway.warnings) process.stderr.write(`warning: ${warning}\n`);
   const exposure = networkExposureWarning(options.host);
   if (exposure) process.stderr.write(`${exposure}\n`);
 
@@ -95,6 +110,26 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   return undefined;
+}
+
+/** `publish …`: one invocation of the running gateway's publish function. */
+async function publish(argv: readonly string[]): Promise<number> {
+  let options;
+  try {
+    options = parsePublishArgs(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`error: ${err.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (options.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const outcome = await runPublish(options);
+  if (outcome.stdout !== undefined) process.stdout.write(`${outcome.stdout}\n`);
+  if (outcome.stderr !== undefined) process.stderr.write(`${outcome.stderr}\n`);
+  return outcome.exitCode;
 }
 
 main(process.argv.slice(2)).then(

@@ -1,12 +1,18 @@
 import { mkdirSync } from 'node:fs';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { LocalTable } from './app-model';
+import { refuseBrowserRequest } from './internal-http';
 import { listenOnFreePort } from './listen';
-import { ensureConnectionsTable } from './table';
+import { ensureTable } from './table';
 
 /**
- * The embedded DynamoDB: dynalite (a DynamoDB wire-protocol server) on loopback, in memory or persisted
- * to a directory, holding the construct's connections table.
+ * The embedded DynamoDB: dynalite (a DynamoDB wire-protocol server, bundled into the CLI) on loopback, in memory
+ * or persisted to a directory (`--persist`, which needs the optional package classic-level), holding the app's
+ * tables.
+ *
+ * dynalite answers browsers generously (`Access-Control-Allow-Origin: *`, preflights included): its request
+ * listener is wrapped so that any request from a web page (`Origin`) is refused before dynalite sees it.
  */
 
 export interface EmbeddedDynamo {
@@ -16,15 +22,17 @@ export interface EmbeddedDynamo {
 }
 
 type Dynalite = (options: Record<string, unknown>) => Server;
+type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
 export async function startEmbeddedDynamo(options: {
+  /** A loopback address. */
   readonly host: string;
-  readonly tableName: string;
+  readonly tables: readonly LocalTable[];
   readonly region: string;
   /** A directory that keeps the data across restarts; in memory when absent. */
   readonly persistDir?: string;
 }): Promise<EmbeddedDynamo> {
-  // dynalite ships no type declarations; it stays external to the CLI bundle (a bundled dependency).
+  // dynalite ships no type declarations.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const dynalite = require('dynalite') as Dynalite;
   const dynaliteOptions: Record<string, unknown> = { createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 };
@@ -33,6 +41,7 @@ export async function startEmbeddedDynamo(options: {
     dynaliteOptions.path = options.persistDir;
   }
   const server = dynalite(dynaliteOptions);
+  guardRequests(server);
   const endpoint = await listenOnFreePort(server, options.host);
 
   // dynalite's close() also closes its LevelDB store (releasing a persisted directory).
@@ -48,7 +57,7 @@ export async function startEmbeddedDynamo(options: {
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
   try {
-    await ensureConnectionsTable(client, options.tableName);
+    for (const table of options.tables) await ensureTable(client, table.name, table.spec);
   } catch (err) {
     await close();
     throw err;
@@ -56,4 +65,14 @@ export async function startEmbeddedDynamo(options: {
     client.destroy();
   }
   return { endpoint, close };
+}
+
+/** Puts the browser guard in front of dynalite's own request listener (on its server, which owns the store). */
+function guardRequests(server: Server): void {
+  const listeners = server.listeners('request') as RequestListener[];
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (refuseBrowserRequest(req, res, 'AccessDeniedException')) return;
+    for (const listener of listeners) listener.call(server, req, res);
+  });
 }

@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { refuseBrowserRequest } from './internal-http';
 import { LIMITS } from '../shared/contract';
 
 /**
  * The `@connections` management API of a stage (what `@aws-sdk/client-apigatewaymanagementapi` calls):
  * `POST /{stage}/@connections/{id}` sends the body to the client, `GET` describes the connection, `DELETE`
  * closes it. Unknown or closed connections answer 410 `GoneException`, errors carry the
- * `x-amzn-ErrorType` header the SDK reads. Requests arrive SigV4-signed; signatures are not checked.
+ * `x-amzn-ErrorType` header the SDK reads. Requests arrive SigV4-signed; signatures are not checked. Requests from
+ * web pages (`Origin`, and CORS preflights) are refused with 403, so that no page open in the developer's browser
+ * can post frames to, read or close connections.
  */
 
 /** A live connection, as the management API sees it. */
@@ -17,8 +20,11 @@ export interface ManagedConnection {
   readonly lastActiveAt: number;
   readonly sourceIp: string;
   readonly userAgent?: string;
-  /** Sends one text frame. */
-  send(data: Buffer): void;
+  /**
+   * Sends one frame: text when the body is UTF-8, else binary. False when the connection was closed instead (its
+   * client stopped reading: see the gateway's `maxBufferedBytes`); the post then answers 410.
+   */
+  send(data: Buffer): boolean;
   /** Closes the connection (its `$disconnect` runs afterwards). */
   disconnect(): void;
 }
@@ -48,6 +54,7 @@ export function handleManagementRequest(req: IncomingMessage, res: ServerRespons
   const url = new URL(req.url ?? '/', 'http://localhost');
   const target = parseManagementPath(url.pathname, options.stage);
   if (!target) return false;
+  if (refuseBrowserRequest(req, res)) return true;
   void respond(req, res, target.connectionId, options).catch((err: Error) => {
     if (!res.headersSent) sendError(res, 500, 'InternalServerErrorException', err.message);
     else res.destroy();
@@ -73,8 +80,8 @@ async function respond(req: IncomingMessage, res: ServerResponse, connectionId: 
   }
   switch (method) {
     case 'POST':
-      conn.send(body);
-      sendEmpty(res, 200);
+      if (conn.send(body)) sendEmpty(res, 200);
+      else sendError(res, 410, 'GoneException', `Connection ${connectionId} is gone`);
       return;
     case 'GET':
       sendJson(res, 200, {

@@ -1,10 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { refuseBrowserRequest } from './internal-http';
 import { listenOnFreePort } from './listen';
 
 /**
  * A tiny Secrets Manager endpoint (AWS JSON 1.1 protocol, `GetSecretValue` only) on loopback, so the
- * authorizer bundle reads its HS256 key exactly as in AWS: through `AWS_ENDPOINT_URL_SECRETS_MANAGER`.
+ * authorizer bundle reads its HS256 key exactly as in AWS: through `AWS_ENDPOINT_URL_SECRETS_MANAGER`. Requests
+ * from web pages (`Origin`) are refused.
  */
 
 export interface LocalSecret {
@@ -35,6 +37,8 @@ export async function startSecretsEmulator(options: {
   const secrets = new Map<string, LocalSecret & { versionId: string; createdDate: number }>();
 
   const server = createServer((req, res) => {
+    // A web page open in the developer's browser must not read the key.
+    if (refuseBrowserRequest(req, res, 'AccessDeniedException')) return;
     void handle(req, res).catch((err: Error) => sendJson(res, 500, { __type: 'InternalServiceError', message: err.message }));
   });
 

@@ -4,15 +4,17 @@ import {
   DynamoDBClient,
   ResourceInUseException,
   waitUntilTableExists,
+  type AttributeDefinition,
 } from '@aws-sdk/client-dynamodb';
-import { TABLE } from '../shared/contract';
+import { CONNECTIONS_TABLE, type TableSpec } from '../shared/spec';
 
 /**
- * Creates the connections table with the construct's schema (DESIGN §3), taken from the same contract the
- * construct uses. TTL is not enabled: dynalite has no TTL API, and every read filters `ttl > now` anyway.
- * Idempotent: an existing table is left as it is.
+ * Creates a table from its `TableSpec` (the same spec the construct builds its tables from): key schema, every
+ * global secondary index (projection ALL), PAY_PER_REQUEST. TTL is not enabled: dynalite has no TTL API
+ * (`UpdateTimeToLive`), and every read filters `ttl > now` anyway. Idempotent: an existing table (e.g. in a
+ * `--persist` directory) is left as it is.
  */
-export async function ensureConnectionsTable(client: DynamoDBClient, tableName: string): Promise<void> {
+export async function ensureTable(client: DynamoDBClient, tableName: string, spec: TableSpec): Promise<void> {
   try {
     await client.send(new DescribeTableCommand({ TableName: tableName }));
     return;
@@ -20,32 +22,52 @@ export async function ensureConnectionsTable(client: DynamoDBClient, tableName: 
     if ((err as { name?: string }).name !== 'ResourceNotFoundException') throw err;
   }
   try {
-    await client.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: TABLE.partitionKey, AttributeType: 'S' },
-          { AttributeName: TABLE.roomId, AttributeType: 'S' },
-          { AttributeName: TABLE.userId, AttributeType: 'S' },
-        ],
-        KeySchema: [{ AttributeName: TABLE.partitionKey, KeyType: 'HASH' }],
-        GlobalSecondaryIndexes: [
-          {
-            IndexName: TABLE.roomIndex,
-            KeySchema: [{ AttributeName: TABLE.roomId, KeyType: 'HASH' }],
-            Projection: { ProjectionType: 'ALL' },
-          },
-          {
-            IndexName: TABLE.userIndex,
-            KeySchema: [{ AttributeName: TABLE.userId, KeyType: 'HASH' }],
-            Projection: { ProjectionType: 'ALL' },
-          },
-        ],
-      }),
-    );
+    await client.send(new CreateTableCommand(createTableInput(tableName, spec)));
   } catch (err) {
     if (!(err instanceof ResourceInUseException)) throw err;
   }
   await waitUntilTableExists({ client, maxWaitTime: 30, minDelay: 1, maxDelay: 1 }, { TableName: tableName });
+}
+
+/** The connections table (DESIGN §3) under `tableName`: `ensureTable` with the shared spec's `CONNECTIONS_TABLE`. */
+export function ensureConnectionsTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  return ensureTable(client, tableName, CONNECTIONS_TABLE);
+}
+
+/** The `CreateTable` request of a spec. */
+export function createTableInput(tableName: string, spec: TableSpec) {
+  const attributes = new Map<string, AttributeDefinition>();
+  const define = (key: { name: string; type: 'S' | 'N' }) => {
+    const known = attributes.get(key.name);
+    if (known && known.AttributeType !== key.type) {
+      throw new Error(`table ${spec.id}: attribute ${key.name} is declared both ${known.AttributeType} and ${key.type}`);
+    }
+    attributes.set(key.name, { AttributeName: key.name, AttributeType: key.type });
+  };
+  define(spec.partitionKey);
+  define(spec.sortKey);
+  for (const index of spec.indexes) {
+    define(index.partitionKey);
+    define(index.sortKey);
+  }
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST' as const,
+    AttributeDefinitions: [...attributes.values()],
+    KeySchema: [
+      { AttributeName: spec.partitionKey.name, KeyType: 'HASH' as const },
+      { AttributeName: spec.sortKey.name, KeyType: 'RANGE' as const },
+    ],
+    GlobalSecondaryIndexes:
+      spec.indexes.length === 0
+        ? undefined
+        : spec.indexes.map((index) => ({
+          IndexName: index.name,
+          KeySchema: [
+            { AttributeName: index.partitionKey.name, KeyType: 'HASH' as const },
+            { AttributeName: index.sortKey.name, KeyType: 'RANGE' as const },
+          ],
+          Projection: { ProjectionType: 'ALL' as const },
+        })),
+  };
 }

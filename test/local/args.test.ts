@@ -1,5 +1,5 @@
-import { parseCliArgs, UsageError, USAGE } from '../../src/local/args';
-import { chatUrl, formatBanner, networkExposureWarning, wscatCommand } from '../../src/local/banner';
+import { parseCliArgs, parsePublishArgs, UsageError, USAGE } from '../../src/local/args';
+import { chatUrl, formatBanner, invokeExample, networkExposureWarning, wscatCommand, type BannerInfo } from '../../src/local/banner';
 
 const LONG_SECRET = 'a-local-hs256-key-of-at-least-32-bytes';
 
@@ -17,6 +17,8 @@ test('defaults', () => {
     maxDurationSeconds: 7200,
     persistDir: undefined,
     handlersDir: undefined,
+    maxEnvironments: undefined,
+    maxEnvironmentsPerFunction: undefined,
   });
 });
 
@@ -25,6 +27,7 @@ test('every flag', () => {
     parseCliArgs([
       '--port', '0', '--host', '0.0.0.0', '--stage', 'prod', '--secret', LONG_SECRET, '--idle-timeout', '1.5',
       '--max-duration=60', '--persist', '.local-data', '--handlers', 'dir', '--quiet', '-h',
+      '--max-environments', '12', '--max-environments-per-function', '3',
     ]),
   ).toEqual({
     help: true,
@@ -37,6 +40,8 @@ test('every flag', () => {
     maxDurationSeconds: 60,
     persistDir: '.local-data',
     handlersDir: 'dir',
+    maxEnvironments: 12,
+    maxEnvironmentsPerFunction: 3,
   });
 });
 
@@ -53,13 +58,15 @@ test.each([
   [['--secret', ''], /--secret/],
   [['--secret', 'too-short'], /at least 32 bytes/],
   [['--persist', ''], /--persist/],
+  [['--max-environments', '0'], /--max-environments/],
+  [['--max-environments-per-function', 'many'], /--max-environments-per-function/],
 ])('%j is a usage error', (argv, message) => {
   expect(() => parseCliArgs(argv)).toThrow(UsageError);
   expect(() => parseCliArgs(argv)).toThrow(message);
 });
 
 test('usage lists every flag', () => {
-  for (const flag of ['--port', '--host', '--stage', '--secret', '--idle-timeout', '--max-duration', '--persist', '--help']) {
+  for (const flag of ['--port', '--host', '--stage', '--secret', '--idle-timeout', '--max-duration', '--persist', '--help', '--max-environments', '--max-environments-per-function', 'publish', '--idempotency-key']) {
     expect(USAGE).toContain(flag);
   }
 });
@@ -71,20 +78,29 @@ test('the wscat line quotes the URL for shells', () => {
   expect(wscatCommand(url, '"')).toBe('npx wscat -c "ws://127.0.0.1:8080/dev?room_id=lobby&token=a.b-c_d"');
 });
 
+const BANNER: BannerInfo = {
+  url: 'ws://127.0.0.1:8080/dev',
+  managementEndpoint: 'http://127.0.0.1:8080/dev',
+  lambdaEndpoint: 'http://127.0.0.1:8080',
+  functionNames: ['authorizer', 'connect', 'publish'],
+  dynamoEndpoint: 'http://127.0.0.1:1234',
+  tableName: 't',
+  appSource: 'library defaults',
+  handlersDir: '/h',
+  idleTimeoutSeconds: 600,
+  maxDurationSeconds: 7200,
+  maxEnvironments: 32,
+  maxEnvironmentsPerFunction: 8,
+  authMode: 'hs256',
+  tokenTtlSeconds: 4 * 3600,
+  tokens: { alice: 'TA', bob: 'TB' },
+  users: ['alice', 'bob'],
+  room: 'lobby',
+  port: 8080,
+};
+
 test('the banner shows the URL, both tokens and two wscat lines', () => {
-  const text = formatBanner({
-    url: 'ws://127.0.0.1:8080/dev',
-    managementEndpoint: 'http://127.0.0.1:8080/dev',
-    dynamoEndpoint: 'http://127.0.0.1:1234',
-    tableName: 't',
-    handlersDir: '/h',
-    idleTimeoutSeconds: 600,
-    maxDurationSeconds: 7200,
-    generatedSecret: 'abc',
-    tokenTtlSeconds: 4 * 3600,
-    tokens: { alice: 'TA', bob: 'TB' },
-    room: 'lobby',
-  });
+  const text = formatBanner({ ...BANNER, generatedSecret: 'abc' });
   expect(text).toContain('ws://127.0.0.1:8080/dev');
   expect(text).toContain("npx wscat -c 'ws://127.0.0.1:8080/dev?room_id=lobby&token=TA'");
   expect(text).toContain("npx wscat -c 'ws://127.0.0.1:8080/dev?room_id=lobby&token=TB'");
@@ -95,20 +111,7 @@ test('the banner shows the URL, both tokens and two wscat lines', () => {
 });
 
 test('with the page, the banner says where to open it first', () => {
-  const text = formatBanner({
-    url: 'ws://127.0.0.1:8080/dev',
-    managementEndpoint: 'http://127.0.0.1:8080/dev',
-    pageUrl: 'http://127.0.0.1:8080/',
-    devTokenEndpoint: true,
-    dynamoEndpoint: 'http://127.0.0.1:1234',
-    tableName: 't',
-    handlersDir: '/h',
-    idleTimeoutSeconds: 600,
-    maxDurationSeconds: 7200,
-    tokenTtlSeconds: 4 * 3600,
-    tokens: { alice: 'TA', bob: 'TB' },
-    room: 'lobby',
-  });
+  const text = formatBanner({ ...BANNER, pageUrl: 'http://127.0.0.1:8080/', devTokenEndpoint: true });
   const lines = text.split('\n');
   expect(lines[3]).toBe('Open http://127.0.0.1:8080/ in two browser tabs, pick a name in each, and chat.');
   expect(text).toContain('  Chat page        http://127.0.0.1:8080/   (dev tokens: POST http://127.0.0.1:8080/dev-token, this machine only)');
@@ -118,4 +121,43 @@ test('with the page, the banner says where to open it first', () => {
 test('binding beyond loopback warns that the unsigned @connections API is reachable; loopback does not', () => {
   for (const host of ['127.0.0.1', '127.0.0.2', 'localhost', '::1', '[::1]']) expect(networkExposureWarning(host)).toBeUndefined();
   for (const host of ['0.0.0.0', '::', '192.0.2.10']) expect(networkExposureWarning(host)).toMatch(/@connections API, which checks no signatures/);
+});
+
+test('the banner prints the Lambda Invoke API endpoint and a one-line example', () => {
+  const text = formatBanner(BANNER);
+  expect(text).toContain('  Lambda Invoke    http://127.0.0.1:8080/2015-03-31/functions/{name}/invocations   (POST, this machine only)');
+  expect(text).toContain('  npx cdk-websocket-chat-local publish --room lobby --type hello --data \'{"x":1}\'');
+  expect(invokeExample({ ...BANNER, port: 9000 })).toMatch(/--port 9000$/);
+  expect(invokeExample({ ...BANNER, quote: '"' })).toContain('--data "{\\"x\\":1}"');
+  // An app without a publish function: a curl line for its first function.
+  expect(invokeExample({ ...BANNER, functionNames: ['my-fn'] })).toBe(
+    'curl -s -X POST http://127.0.0.1:8080/2015-03-31/functions/my-fn/invocations -d \'{}\'',
+  );
+});
+
+test('the banner in jwks mode with the user\'s key set, and in demo mode: no dev tokens', () => {
+  const jwks = formatBanner({ ...BANNER, authMode: 'jwks', jwksUrl: 'https://idp/jwks.json', tokens: {} });
+  expect(jwks).toContain('Tokens: from your identity provider (the authorizer verifies them against https://idp/jwks.json)');
+  expect(jwks).toContain("npx wscat -c 'ws://127.0.0.1:8080/dev?room_id=lobby'");
+  const none = formatBanner({ ...BANNER, authMode: 'none', tokens: {} });
+  expect(none).toContain('Auth: none (demo mode)');
+  expect(none).not.toContain('token=');
+});
+
+test('publish arguments: exactly one target, a type, JSON data, an idempotency key, where the gateway is', () => {
+  expect(parsePublishArgs(['--room', 'r1', '--type', 'hello', '--data', '{"x":1}'])).toEqual({
+    help: false,
+    port: 8080,
+    host: '127.0.0.1',
+    payload: { room_id: 'r1', type: 'hello', data: { x: 1 } },
+  });
+  expect(parsePublishArgs(['--user', 'alice', '--type', 't', '--idempotency-key', 'k1', '--port', '9000']).payload).toEqual({
+    user_id: 'alice',
+    type: 't',
+    idempotency_key: 'k1',
+  });
+  expect(parsePublishArgs(['--connection', 'abc=', '--type', 't']).payload).toEqual({ connection_id: 'abc=', type: 't' });
+  for (const argv of [[], ['--type', 't'], ['--room', 'a', '--user', 'b', '--type', 't'], ['--room', 'a'], ['--room', 'a', '--type', 't', '--data', '{nope'], ['--room', 'a', '--type', 't', '--port', 'x']]) {
+    expect(() => parsePublishArgs(argv)).toThrow(UsageError);
+  }
 });

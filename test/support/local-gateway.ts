@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { startLocalGateway, type LocalGateway, type LocalGatewayOptions } from '../../src/local/gateway';
+import { TABLE } from '../../src/shared/contract';
 
 /** The fake handler bundles of the gateway's own tests. */
 export const FIXTURE_HANDLERS = path.join(__dirname, '..', 'local', 'fixtures', 'handlers');
@@ -10,13 +11,17 @@ export const REAL_HANDLERS = path.join(__dirname, '..', '..', 'assets', 'handler
 
 /** A gateway started for a test: port 0, quiet unless `LOCAL_GATEWAY_DEBUG` is set, plus table helpers. */
 export interface TestGateway extends LocalGateway {
+  /** The HS256 key (`''` when the gateway's auth mode is not hs256). */
+  readonly secret: string;
   /** Gateway log lines so far. */
   readonly logs: string[];
   readonly dynamo: DynamoDBClient;
-  /** Every row of the connections table. */
+  /** Every item of the connections table. */
   rows(): Promise<Array<Record<string, AttributeValue>>>;
-  /** The row of one connection, if any. */
+  /** The connection item (`sk = "connection"`) of one connection, if any. */
   row(connectionId: string): Promise<Record<string, AttributeValue> | undefined>;
+  /** Every item of one connection (its connection item and its room memberships). */
+  items(connectionId: string): Promise<Array<Record<string, AttributeValue>>>;
 }
 
 export async function startTestGateway(options: LocalGatewayOptions = {}): Promise<TestGateway> {
@@ -46,12 +51,15 @@ export async function startTestGateway(options: LocalGatewayOptions = {}): Promi
     } while (start);
     return items;
   };
+  const items = async (connectionId: string) => (await rows()).filter((item) => item[TABLE.partitionKey]?.S === connectionId);
   return Object.assign(Object.create(null) as object, gateway, {
+    secret: gateway.secret ?? '',
     logs,
     dynamo,
     rows,
+    items,
     async row(connectionId: string) {
-      return (await rows()).find((item) => item.connection_id?.S === connectionId);
+      return (await items(connectionId)).find((item) => item[TABLE.sortKey]?.S === TABLE.connectionSk || item[TABLE.sortKey] === undefined);
     },
     async close() {
       dynamo.destroy();

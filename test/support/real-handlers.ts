@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { SignJWT } from 'jose';
 import { REAL_HANDLERS } from './local-gateway';
-import { HANDLER_NAMES, handlerFile } from '../../src/local/handlers';
+import { handlerFile } from '../../src/local/default-app';
+import { HANDLERS } from '../../src/shared/spec';
+
+/** Every handler bundle (`assets/handlers/{bundle}.lambda`). */
+const HANDLER_NAMES = HANDLERS.map((h) => h.bundle);
 
 /** Fails early, with the fix, when the handler bundles are missing or still placeholders. */
 export function assertRealBundles(): void {

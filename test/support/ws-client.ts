@@ -53,6 +53,15 @@ export class TestClient {
     this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
   }
 
+  /** Sends one text message as frames of at most `frameBytes` (API Gateway accepts frames up to 32 KB). */
+  sendFragmented(text: string, frameBytes = 32 * 1024): void {
+    const data = Buffer.from(text);
+    for (let offset = 0; offset < data.length; offset += frameBytes) {
+      const end = Math.min(offset + frameBytes, data.length);
+      this.ws.send(data.subarray(offset, end), { binary: false, fin: end === data.length });
+    }
+  }
+
   /** Frames received so far that match. */
   matching(predicate: (frame: Frame) => boolean): Frame[] {
     return this.frames.filter(predicate);
