@@ -68,6 +68,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
   devDeps: [
     '@aws-sdk/client-apigatewaymanagementapi@^3',
     '@aws-sdk/client-dynamodb@^3',
+    // The local gateway's Lambda Invoke API is tested with the real SDK client.
+    '@aws-sdk/client-lambda@^3',
     '@aws-sdk/client-secrets-manager@^3',
     '@aws-sdk/credential-provider-env@^3',
     '@smithy/signature-v4@^5',
