@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -30,8 +31,10 @@ function runSnippet(source: string, scope: Stack, declared: Record<string, unkno
   });
   expect(diagnostics ?? []).toEqual([]);
   const exports: { snippet?: (...args: unknown[]) => unknown } = {};
-  const requireFromSrc = (id: string) => (id === 'cdk-websocket-chat' ? require('../../src') : require(id));
-  new Function('exports', 'require', outputText)(exports, requireFromSrc);
+  // The snippet's own imports, as Node resolves them from this file (`cdk-websocket-chat`: this repository's src/).
+  const requireFromSrc = createRequire(__filename);
+  const load = (id: string) => requireFromSrc(id === 'cdk-websocket-chat' ? '../../src' : id);
+  new Function('exports', 'require', outputText)(exports, load);
   return exports.snippet!.call(scope, ...names.map((n) => declared[n]));
 }
 
