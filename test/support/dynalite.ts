@@ -3,14 +3,15 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 // dynalite has no type declarations.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const dynalite = require('dynalite') as (opts: Record<string, unknown>) => import('http').Server;
-import { ensureConnectionsTable } from '../../src/local/table';
+import { ensureTable } from '../../src/local/table';
+import { CONNECTIONS_TABLE, type TableSpec } from '../../src/shared/spec';
 
 /** A real DynamoDB wire-protocol server (dynalite, in memory) on loopback, for tests. */
 export interface LocalDynamo {
   readonly endpoint: string;
   readonly client: DynamoDBClient;
-  /** Creates a connections table (the construct's schema) under a fresh name and returns the name. */
-  newTable(prefix?: string): Promise<string>;
+  /** Creates a table (the connections table by default: the construct's schema) under a fresh name and returns it. */
+  newTable(prefix?: string, spec?: TableSpec): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -42,9 +43,9 @@ export async function startDynalite(): Promise<LocalDynamo> {
   return {
     endpoint,
     client,
-    async newTable(prefix = 'connections') {
+    async newTable(prefix = 'connections', spec = CONNECTIONS_TABLE) {
       const name = `${prefix}-${process.pid}-${++tableCounter}`;
-      await ensureConnectionsTable(client, name);
+      await ensureTable(client, name, spec);
       return name;
     },
     async close() {

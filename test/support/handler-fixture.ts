@@ -6,6 +6,7 @@ import { readRouteConfig } from '../../src/handlers/lib/config';
 import type { WebSocketRouteEvent } from '../../src/handlers/lib/events';
 import { createManagementClient, type SignedConnectionsApi } from '../../src/handlers/lib/management';
 import type { SendMessageDeps } from '../../src/handlers/lib/send-message';
+import { MESSAGES_TABLE } from '../../src/shared/spec';
 
 /** Handler dependencies plus the captured log. */
 export type FixtureDeps = SendMessageDeps & { readonly logs: ReturnType<typeof captureLog> };
@@ -15,7 +16,10 @@ export interface HandlerFixture {
   readonly dynamo: LocalDynamo;
   readonly server: ConnectionsServer;
   readonly management: SignedConnectionsApi;
-  /** Handler dependencies on a fresh table, with an in-memory log. */
+  /**
+   * Handler dependencies on fresh tables (connections, and messages unless `MESSAGES_TABLE` is given as '' : history
+   * off), with an in-memory log.
+   */
   deps(env?: Record<string, string>, overrides?: Partial<SendMessageDeps>): Promise<FixtureDeps>;
   close(): Promise<void>;
 }
@@ -30,8 +34,16 @@ export async function startHandlerFixture(): Promise<HandlerFixture> {
     management,
     async deps(env = {}, overrides = {}) {
       const tableName = await dynamo.newTable();
+      const messagesTable = env.MESSAGES_TABLE === '' ? '' : await dynamo.newTable('messages', MESSAGES_TABLE);
       const logs = captureLog();
-      const config = readRouteConfig({ CONNECTIONS_TABLE: tableName, MANAGEMENT_ENDPOINT: server.endpoint, POST_BACKOFF_BASE_MS: '1', ...env });
+      const config = readRouteConfig({
+        CONNECTIONS_TABLE: tableName,
+        MESSAGES_TABLE: messagesTable,
+        MANAGEMENT_ENDPOINT: server.endpoint,
+        POST_BACKOFF_BASE_MS: '1',
+        ...env,
+        ...(env.MESSAGES_TABLE === '' ? { MESSAGES_TABLE: '' } : {}),
+      });
       return { config, dynamo: dynamo.client, management, log: logs.log, logs, ...overrides };
     },
     async close() {
@@ -49,12 +61,17 @@ export function routeEvent(options: {
   readonly roomId?: string;
   readonly routeKey?: string;
   readonly authorizer?: Record<string, unknown> | null;
+  /** The rooms claim (JSON-encoded into the context as the authorizer does). */
+  readonly rooms?: '*' | string[];
+  readonly connectedAt?: number;
+  readonly isBase64Encoded?: boolean;
 }): WebSocketRouteEvent {
   return {
     body: options.body,
-    isBase64Encoded: false,
+    isBase64Encoded: options.isBase64Encoded ?? false,
     requestContext: {
       connectionId: options.connectionId,
+      ...(options.connectedAt !== undefined ? { connectedAt: options.connectedAt } : {}),
       routeKey: options.routeKey ?? 'sendMessage',
       apiId: 'api123',
       stage: 'dev',
@@ -62,7 +79,13 @@ export function routeEvent(options: {
       authorizer:
         options.authorizer !== undefined
           ? options.authorizer
-          : { principalId: options.userId ?? 'alice', userId: options.userId ?? 'alice', roomId: options.roomId ?? 'lobby', integrationLatency: 3 },
+          : {
+            principalId: options.userId ?? 'alice',
+            userId: options.userId ?? 'alice',
+            ...(options.roomId !== undefined ? { roomId: options.roomId } : {}),
+            ...(options.rooms !== undefined ? { rooms: JSON.stringify(options.rooms) } : {}),
+            integrationLatency: 3,
+          },
     },
   };
 }
