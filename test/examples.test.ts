@@ -1,5 +1,3 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as vm from 'node:vm';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -90,6 +88,10 @@ describe('examples/typescript: custom domain and alarms to SNS', () => {
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
   });
 
+  test('a CloudWatch dashboard', () => {
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+
   test('bin/app.ts synthesizes a cloud assembly', () => {
     const assembly = typescriptApp.synth();
     expect(assembly.stacks.map((s) => s.stackName)).toEqual(['WebSocketChatExample']);
@@ -101,7 +103,6 @@ describe('examples/step-functions-push: results pushed to the caller by Step Fun
   const stack = new QueryPushStack(app, 'Example', { env: ENV });
   const template = Template.fromStack(stack);
   const startRole = () => statementsOf(template, 'StartQueryServiceRole');
-  const pushRole = () => statementsOf(template, 'PushResultServiceRole');
 
   test('a `query` route integrated with the StartQuery function', () => {
     const apiId = idsOf(template, 'AWS::ApiGatewayV2::Api')[0];
@@ -131,27 +132,22 @@ describe('examples/step-functions-push: results pushed to the caller by Step Fun
     }));
   });
 
-  test('the state machine ends by invoking PushResult', () => {
-    const pushId = idOf(template, 'AWS::Lambda::Function', 'PushResult');
+  test('the state machine ends by invoking the chat\'s publish function, addressed to the connection that asked', () => {
+    const publishId = idOf(template, 'AWS::Lambda::Function', 'ChatPublish');
     const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0];
     const definition = JSON.stringify(machine.Properties.DefinitionString);
     expect(definition).toContain('\\"PushToConnection\\":{\\"End\\":true');
-    expect(definition).toContain(pushId);
+    expect(definition).toContain(publishId);
+    for (const field of ['connection_id.$', '$.connectionId', 'query.result', 'data.$', '$.result', 'idempotency_key.$', '$$.Execution.Name']) {
+      expect(definition).toContain(field);
+    }
   });
 
-  test('PushResult posts to the management endpoint and may manage this stage\'s connections', () => {
-    const apiId = idsOf(template, 'AWS::ApiGatewayV2::Api')[0];
-    const pushId = idOf(template, 'AWS::Lambda::Function', 'PushResult');
-    const push = template.findResources('AWS::Lambda::Function')[pushId];
-    expect(push.Properties.Environment.Variables.MANAGEMENT_ENDPOINT).toEqual(
-      { 'Fn::Join': ['', ['https://', { Ref: apiId }, '.execute-api.eu-west-1.', { Ref: 'AWS::URLSuffix' }, '/dev']] },
-    );
-    expect(push.Properties.Code.ZipFile).toContain('endpoint: process.env.MANAGEMENT_ENDPOINT');
-    const manage = pushRole().find((s) => s.Action === 'execute-api:ManageConnections');
-    expect(manage).toBeDefined();
-    const resources = JSON.stringify(manage!.Resource);
-    for (const method of ['POST', 'GET', 'DELETE']) expect(resources).toContain(`/${method}/@connections/*`);
-    expect(resources).toContain(apiId);
+  test('the state machine may invoke the publish function; StartQuery may not post to connections', () => {
+    const publishId = idOf(template, 'AWS::Lambda::Function', 'ChatPublish');
+    const machineRole = statementsOf(template, 'QueryRole');
+    expect(JSON.stringify(machineRole.filter((s) => s.Action === 'lambda:InvokeFunction'))).toContain(publishId);
+    expect(startRole().some((s) => [].concat(s.Action).some((a: string) => a.startsWith('execute-api:')))).toBe(false);
   });
 
   test('inline handlers stay small', () => {
@@ -199,52 +195,6 @@ describe('examples/step-functions-push: results pushed to the caller by Step Fun
         await expect(handler(event(bad))).resolves.toEqual({ statusCode: 400 });
       }
       expect(started).toHaveLength(1);
-    });
-
-    describe('PushResult against an HTTP @connections endpoint', () => {
-      let server: Server;
-      let status = 200;
-      const posts: Array<{ method?: string; url?: string; body: string }> = [];
-      let handler: (event: unknown) => Promise<unknown>;
-
-      beforeAll(async () => {
-        server = createServer((req: IncomingMessage, res) => {
-          let body = '';
-          req.on('data', (chunk: Buffer) => { body += chunk.toString(); });
-          req.on('end', () => {
-            posts.push({ method: req.method, url: req.url, body });
-            res.writeHead(status, { 'content-type': 'application/json' }).end(status === 200 ? '' : '{"message":"Gone"}');
-          });
-        });
-        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-        const env = {
-          MANAGEMENT_ENDPOINT: `http://127.0.0.1:${(server.address() as AddressInfo).port}/dev`,
-          AWS_REGION: 'eu-west-1',
-          AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-          AWS_SECRET_ACCESS_KEY: 'example',
-        };
-        Object.assign(process.env, env);
-        // The real SDK client, from this repository's devDependencies.
-        handler = load<{ handler: typeof handler }>('PushResult', require).handler;
-      });
-      afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
-
-      test('posts the result as a queryResult frame to the connection', async () => {
-        status = 200;
-        const result = { query: 'q', answer: 'alice asked: q' };
-        await expect(handler({ connectionId: 'abc=', result })).resolves.toEqual({ delivered: true });
-        expect(posts.at(-1)).toEqual({ method: 'POST', url: '/dev/@connections/abc%3D', body: JSON.stringify({ action: 'queryResult', ...result }) });
-      });
-
-      test('410 Gone: the client has left, nothing to retry', async () => {
-        status = 410; // without an x-amzn-ErrorType header: the status code alone decides
-        await expect(handler({ connectionId: 'gone=', result: {} })).resolves.toEqual({ delivered: false, gone: true });
-      });
-
-      test('other failures are thrown, for the state machine to retry', async () => {
-        status = 500;
-        await expect(handler({ connectionId: 'abc=', result: {} })).rejects.toThrow();
-      });
     });
   });
 

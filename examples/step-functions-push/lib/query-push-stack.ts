@@ -26,32 +26,15 @@ exports.handler = async (event) => {
 };`;
 
 /**
- * Last step of the state machine → Lambda: posts the result to the connection through the @connections API of
- * the stage (`MANAGEMENT_ENDPOINT`). 410 Gone means the client has left: nothing to retry.
- */
-const PUSH_RESULT = `
-const { ApiGatewayManagementApiClient, PostToConnectionCommand } = require('@aws-sdk/client-apigatewaymanagementapi');
-const api = new ApiGatewayManagementApiClient({ endpoint: process.env.MANAGEMENT_ENDPOINT });
-exports.handler = async ({ connectionId, result }) => {
-  try {
-    await api.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: JSON.stringify({ action: 'queryResult', ...result }) }));
-    return { delivered: true };
-  } catch (err) {
-    if (err.$metadata?.httpStatusCode === 410) return { delivered: false, gone: true };
-    throw err;
-  }
-};`;
-
-/**
  * The asynchronous-results pattern: a client sends `{"action":"query","query":"…"}`, the `query` route starts a
- * Step Functions execution, and the state machine's last step pushes `{"action":"queryResult",…}` to the very
- * connection that asked, minutes later if need be (API Gateway's 29-second integration timeout does not apply).
+ * Step Functions execution, and the state machine's last step invokes the chat's publish function, which pushes an
+ * `{"action":"event","type":"query.result",…}` frame to the very connection that asked, minutes later if need be
+ * (API Gateway's 29-second integration timeout does not apply).
  */
 export class QueryPushStack extends Stack {
   public readonly chat: WebSocketChat;
   public readonly stateMachine: sfn.StateMachine;
   public readonly startQueryFunction: lambda.Function;
-  public readonly pushResultFunction: lambda.Function;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
@@ -60,17 +43,6 @@ export class QueryPushStack extends Stack {
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
     });
     this.chat = new WebSocketChat(this, 'Chat', { auth: ChatAuth.hs256({ secret }) });
-
-    this.pushResultFunction = new lambda.Function(this, 'PushResult', {
-      runtime: lambda.Runtime.NODEJS_24_X,
-      handler: 'index.handler',
-      code: lambda.Code.fromInline(PUSH_RESULT),
-      timeout: Duration.seconds(10),
-      logGroup: new logs.LogGroup(this, 'PushResultLogs', { retention: logs.RetentionDays.ONE_MONTH }),
-      environment: { MANAGEMENT_ENDPOINT: this.chat.managementEndpoint },
-    });
-    // POST/GET/DELETE @connections on this stage only.
-    this.chat.grantManageConnections(this.pushResultFunction);
 
     // The work itself: here a wait and a formatted answer; in a real app, a query, a batch job, a model call…
     const work = new sfn.Wait(this, 'Work', { time: sfn.WaitTime.duration(Duration.seconds(2)) });
@@ -83,12 +55,20 @@ export class QueryPushStack extends Stack {
         },
       },
     });
+    // The chat's publish function pushes `{"action":"event","type":"query.result","data":{…}}` to the connection.
+    // The execution name is the idempotency key: a retried task delivers once. A client that has left is no
+    // failure (the answer counts it as `gone`).
     const push = new tasks.LambdaInvoke(this, 'PushToConnection', {
-      lambdaFunction: this.pushResultFunction,
+      lambdaFunction: this.chat.publishFunction,
+      payload: sfn.TaskInput.fromObject({
+        connection_id: sfn.JsonPath.stringAt('$.connectionId'),
+        type: 'query.result',
+        data: sfn.JsonPath.objectAt('$.result'),
+        idempotency_key: sfn.JsonPath.executionName,
+      }),
       payloadResponseOnly: true,
       retryOnServiceExceptions: true,
     });
-    push.addRetry({ errors: ['LimitExceededException', 'InternalServerError'], maxAttempts: 3, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
 
     this.stateMachine = new sfn.StateMachine(this, 'Query', {
       definitionBody: sfn.DefinitionBody.fromChainable(work.next(answer).next(push)),
@@ -109,8 +89,9 @@ export class QueryPushStack extends Stack {
       environment: { STATE_MACHINE_ARN: this.stateMachine.stateMachineArn },
     });
     this.stateMachine.grantStartExecution(this.startQueryFunction);
-    // `{"action":"query",…}` frames reach StartQuery, with the authorizer context in requestContext.authorizer.
-    this.chat.addRoute('query', this.startQueryFunction);
+    // `{"action":"query",…}` frames reach StartQuery, with the authorizer context in requestContext.authorizer. It
+    // answers nothing over the socket itself, so it needs no right to post to connections.
+    this.chat.addRoute('query', this.startQueryFunction, { grantPost: false });
 
     new CfnOutput(this, 'ChatUrl', { value: this.chat.url });
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });

@@ -20,7 +20,7 @@ export interface ChatStackProps extends StackProps {
 
 /**
  * A chat backend on `wss://{domainName}`: HS256 tokens signed with a key kept in Secrets Manager, a DNS-validated
- * certificate and alias record in the hosted zone, and every alarm notifying an SNS topic.
+ * certificate and alias record in the hosted zone, every alarm notifying an SNS topic, and a CloudWatch dashboard.
  */
 export class ChatStack extends Stack {
   public readonly chat: WebSocketChat;
@@ -49,6 +49,8 @@ export class ChatStack extends Stack {
       auth: ChatAuth.hs256({ secret }),
       customDomain: { domainName: props.domainName, hostedZone },
       alarmActions: [new SnsAction(this.alarmTopic)],
+      // Connections, messages, fan-out outcomes, latency, errors and throttles on one CloudWatch dashboard.
+      dashboard: true,
     });
 
     new CfnOutput(this, 'ChatUrl', { value: this.chat.url });
