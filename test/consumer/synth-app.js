@@ -55,9 +55,10 @@ check('WebSocket API, route selection on $request.body.action', () => {
   assert.equal(api.Properties.RouteSelectionExpression, '$request.body.action');
 });
 
-check('5 routes; $connect behind the REQUEST authorizer', () => {
+check('9 routes; $connect behind the REQUEST authorizer', () => {
   const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
-  assert.deepEqual(routes.map((r) => r.RouteKey).sort(), ['$connect', '$default', '$disconnect', 'ping', 'sendMessage']);
+  assert.deepEqual(routes.map((r) => r.RouteKey).sort(),
+    ['$connect', '$default', '$disconnect', 'history', 'join', 'leave', 'ping', 'presence', 'sendMessage']);
   const [authorizerId, authorizer] = one('AWS::ApiGatewayV2::Authorizer');
   assert.equal(authorizer.Properties.AuthorizerType, 'REQUEST');
   assert.deepEqual(authorizer.Properties.IdentitySource, ['route.request.querystring.token']);
@@ -74,19 +75,24 @@ check('stage: auto-deployed, throttled, access logs', () => {
   assert.ok(stage.Properties.AccessLogSettings.DestinationArn);
 });
 
-check('connections table: connection_id key, 2 GSIs, TTL, PITR, on-demand', () => {
-  const [, table] = one('AWS::DynamoDB::Table');
-  const p = table.Properties;
-  assert.deepEqual(p.KeySchema, [{ AttributeName: 'connection_id', KeyType: 'HASH' }]);
-  assert.deepEqual(p.GlobalSecondaryIndexes.map((g) => g.IndexName).sort(), ['room_id-index', 'user_id-index']);
-  assert.deepEqual(p.TimeToLiveSpecification, { AttributeName: 'ttl', Enabled: true });
-  assert.equal(p.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled, true);
-  assert.equal(p.BillingMode, 'PAY_PER_REQUEST');
+check('connections table (connection_id + sk, 2 GSIs) and messages table (room_id + seq): TTL, PITR, on-demand', () => {
+  const tables = ofType('AWS::DynamoDB::Table').map(([, t]) => t.Properties);
+  assert.equal(tables.length, 2);
+  const connections = tables.find((p) => p.KeySchema[0].AttributeName === 'connection_id');
+  const messages = tables.find((p) => p.KeySchema[0].AttributeName === 'room_id');
+  assert.deepEqual(connections.KeySchema, [{ AttributeName: 'connection_id', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }]);
+  assert.deepEqual(connections.GlobalSecondaryIndexes.map((g) => g.IndexName).sort(), ['room_id-index', 'user_id-index']);
+  assert.deepEqual(messages.KeySchema, [{ AttributeName: 'room_id', KeyType: 'HASH' }, { AttributeName: 'seq', KeyType: 'RANGE' }]);
+  for (const p of tables) {
+    assert.deepEqual(p.TimeToLiveSpecification, { AttributeName: 'ttl', Enabled: true });
+    assert.equal(p.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled, true);
+    assert.equal(p.BillingMode, 'PAY_PER_REQUEST');
+  }
 });
 
-check('6 functions whose code assets are in the cloud assembly, each one a shipped handler bundle', () => {
+check('12 functions whose code assets are in the cloud assembly, each one a shipped handler bundle', () => {
   const functions = ofType('AWS::Lambda::Function');
-  assert.equal(functions.length, 6, `expected 6 functions, found ${functions.map(([id]) => id).join(', ')}`);
+  assert.equal(functions.length, 12, `expected 12 functions, found ${functions.map(([id]) => id).join(', ')}`);
   const packageDir = path.dirname(require.resolve('cdk-websocket-chat/package.json'));
   const sha = (file) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
   const shipped = new Map(fs.readdirSync(path.join(packageDir, 'assets', 'handlers'))
@@ -105,7 +111,7 @@ check('6 functions whose code assets are in the cloud assembly, each one a shipp
     used.add(bundle);
     assert.equal(fn.Properties.Handler, 'index.handler');
   }
-  assert.equal(used.size, 6, `the 6 functions use ${used.size} distinct bundles`);
+  assert.equal(used.size, 12, `the 12 functions use ${used.size} distinct bundles`);
 });
 
 check('alarms, every one with the SNS action', () => {
