@@ -169,6 +169,11 @@ export class WebSocketChat extends Construct implements IWebSocketChat {
   /** Client actions the app added with `addRoute`. */
   private readonly appActions: string[] = [];
 
+  /**
+   * @param scope the scope of the chat (a Stack or a construct within one)
+   * @param id its construct id: part of every logical ID of the chat, so keep it once deployed
+   * @param props how the chat authorizes, and every option
+   */
   constructor(scope: Construct, id: string, props: WebSocketChatProps) {
     super(scope, id);
     this.settings = resolveSettings(props);
