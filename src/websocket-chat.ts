@@ -755,7 +755,7 @@ export class WebSocketChat extends Construct implements IWebSocketChat {
       );
     }
     const reserved = s.fanoutHandlerOptions.reservedConcurrentExecutions;
-    if (reserved !== undefined && reserved < s.maxFanoutWorkers) {
+    if (reserved !== undefined && !Token.isUnresolved(reserved) && !Token.isUnresolved(s.maxFanoutWorkers) && reserved < s.maxFanoutWorkers) {
       Annotations.of(this).addWarningV2(
         'cdk-websocket-chat:worker-concurrency',
         `fanoutHandlerOptions.reservedConcurrentExecutions (${reserved}) is below maxFanoutWorkers (${s.maxFanoutWorkers}): a broadcast to a large room will be throttled and retried.`,
