@@ -1,6 +1,6 @@
 import type { InvocationContext, RouteResult, WebSocketRouteEvent } from './lib/events';
-import { postingDepsFromEnv, type PostingDeps } from './lib/posting-deps';
 import { handleHistory } from './lib/history';
+import { postingDepsFromEnv, type PostingDeps } from './lib/posting-deps';
 
 let deps: PostingDeps | undefined;
 

@@ -1,6 +1,6 @@
 import type { InvocationContext, RouteResult, WebSocketRouteEvent } from './lib/events';
-import { postingDepsFromEnv, type PostingDeps } from './lib/posting-deps';
 import { handleJoin } from './lib/join';
+import { postingDepsFromEnv, type PostingDeps } from './lib/posting-deps';
 
 let deps: PostingDeps | undefined;
 

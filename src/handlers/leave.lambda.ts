@@ -1,6 +1,6 @@
 import type { InvocationContext, RouteResult, WebSocketRouteEvent } from './lib/events';
-import { postingDepsFromEnv, type PostingDeps } from './lib/posting-deps';
 import { handleLeave } from './lib/leave';
+import { postingDepsFromEnv, type PostingDeps } from './lib/posting-deps';
 
 let deps: PostingDeps | undefined;
 

@@ -3,7 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 // dynalite has no type declarations.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const dynalite = require('dynalite') as (opts: Record<string, unknown>) => import('http').Server;
-import { ensureTable } from '../../src/local/table';
+import { dynamoJsonCall, ensureTable } from '../../src/local/table';
 import { CONNECTIONS_TABLE, type TableSpec } from '../../src/shared/spec';
 
 /** A real DynamoDB wire-protocol server (dynalite, in memory) on loopback, for tests. */
@@ -45,7 +45,7 @@ export async function startDynalite(): Promise<LocalDynamo> {
     client,
     async newTable(prefix = 'connections', spec = CONNECTIONS_TABLE) {
       const name = `${prefix}-${process.pid}-${++tableCounter}`;
-      await ensureTable(client, name, spec);
+      await ensureTable(dynamoJsonCall(endpoint), name, spec);
       return name;
     },
     async close() {

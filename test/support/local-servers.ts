@@ -50,7 +50,8 @@ export async function startJwksServer(keys: () => unknown[]): Promise<LocalServe
  */
 export interface SecretsServer extends LocalServer {
   /** Sets (or rotates) a secret's SecretString. */
-  put(secretId: string, secretString: string): void;
+  /** Sets a version of a secret: the current one by default, or the one of `stage` (e.g. `AWSPREVIOUS`). */
+  put(secretId: string, secretString: string, stage?: string): void;
 }
 
 export async function startSecretsServer(): Promise<SecretsServer> {
@@ -67,13 +68,13 @@ export async function startSecretsServer(): Promise<SecretsServer> {
         reply(400, { __type: 'InvalidAction', message: 'only GetSecretValue' }, 'InvalidAction');
         return;
       }
-      const { SecretId } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { SecretId: string };
-      const value = secrets.get(SecretId);
+      const { SecretId, VersionStage } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { SecretId: string; VersionStage?: string };
+      const value = secrets.get(VersionStage && VersionStage !== 'AWSCURRENT' ? `${SecretId}@${VersionStage}` : SecretId);
       if (value === undefined) {
         reply(400, { __type: 'ResourceNotFoundException', message: 'Secrets Manager can\'t find the specified secret.' }, 'ResourceNotFoundException');
         return;
       }
-      reply(200, { ARN: SecretId, Name: SecretId, SecretString: value, VersionId: `v${requests}`, VersionStages: ['AWSCURRENT'] });
+      reply(200, { ARN: SecretId, Name: SecretId, SecretString: value, VersionId: `v${requests}`, VersionStages: [VersionStage ?? 'AWSCURRENT'] });
     });
   });
   const url = await listen(server);
@@ -82,7 +83,7 @@ export async function startSecretsServer(): Promise<SecretsServer> {
     get requests() {
       return requests;
     },
-    put: (id, value) => void secrets.set(id, value),
+    put: (id, value, stage) => void secrets.set(stage && stage !== 'AWSCURRENT' ? `${id}@${stage}` : id, value),
     close: closer(server),
   };
 }

@@ -72,7 +72,14 @@ export async function putConnection(client: DynamoDBClient, tableName: string, r
 }
 
 /** Adds a membership (idempotent: the same item again). */
-export async function putMembership(client: DynamoDBClient, tableName: string, connectionId: string, roomId: string, userId: string, ttl: number): Promise<void> {
+export async function putMembership(
+  client: DynamoDBClient,
+  tableName: string,
+  connectionId: string,
+  roomId: string,
+  userId: string,
+  ttl: number,
+): Promise<void> {
   await client.send(new PutItemCommand({ TableName: tableName, Item: membershipItem(connectionId, roomId, userId, ttl) }));
 }
 
@@ -87,7 +94,13 @@ export interface Membership {
  * The connection's membership of `roomId`, read with a strongly consistent GetItem (never the eventually
  * consistent index); undefined when it is not a member or the item has expired.
  */
-export async function getMembership(client: DynamoDBClient, tableName: string, connectionId: string, roomId: string, nowSeconds: number): Promise<Membership | undefined> {
+export async function getMembership(
+  client: DynamoDBClient,
+  tableName: string,
+  connectionId: string,
+  roomId: string,
+  nowSeconds: number,
+): Promise<Membership | undefined> {
   const out = await client.send(new GetItemCommand({ TableName: tableName, Key: key(connectionId, membershipSk(roomId)), ConsistentRead: true }));
   const membership = out.Item ? membershipOf(out.Item) : undefined;
   return membership && membership.ttl > nowSeconds ? membership : undefined;
@@ -103,7 +116,13 @@ function membershipOf(item: Item): Membership | undefined {
 /**
  * The rooms the connection is in (strongly consistent Query on its key, live items only), at most `limit` of them.
  */
-export async function listMemberships(client: DynamoDBClient, tableName: string, connectionId: string, nowSeconds: number, limit?: number): Promise<string[]> {
+export async function listMemberships(
+  client: DynamoDBClient,
+  tableName: string,
+  connectionId: string,
+  nowSeconds: number,
+  limit?: number,
+): Promise<string[]> {
   const rooms: string[] = [];
   let start: Item | undefined;
   do {
@@ -130,7 +149,12 @@ export async function listMemberships(client: DynamoDBClient, tableName: string,
  * Removes a membership.
  * @returns the membership that was removed, or undefined when the connection was not in the room
  */
-export async function deleteMembership(client: DynamoDBClient, tableName: string, connectionId: string, roomId: string): Promise<Membership | undefined> {
+export async function deleteMembership(
+  client: DynamoDBClient,
+  tableName: string,
+  connectionId: string,
+  roomId: string,
+): Promise<Membership | undefined> {
   const out = await client.send(new DeleteItemCommand({ TableName: tableName, Key: key(connectionId, membershipSk(roomId)), ReturnValues: 'ALL_OLD' }));
   return out.Attributes ? membershipOf(out.Attributes) : undefined;
 }

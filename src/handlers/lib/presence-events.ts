@@ -1,6 +1,6 @@
 import { readRoom } from './connections-store';
-import { encodeFrame, memberFrame, SERVER_ACTIONS } from './frames';
 import { deliver, emptyStats, listRecipients } from './fanout';
+import { encodeFrame, memberFrame, SERVER_ACTIONS } from './frames';
 import { errorFields } from './log';
 import { postPolicyOf, postTargetOf, type PostingDeps } from './posting-deps';
 

@@ -185,7 +185,12 @@ export async function publish(input: unknown, deps: PublishDeps, context?: Invoc
     outcome: 'published',
     ...stats,
     durationMs: now() - startedMs,
-    ...emfFields(deps.config.metricsNamespace, apiIdOf(deps.config.managementEndpoint), { ...stats, stored: seq !== undefined ? 1 : undefined }, startedMs),
+    ...emfFields(
+      deps.config.metricsNamespace,
+      apiIdOf(deps.config.managementEndpoint),
+      { ...stats, stored: seq !== undefined ? 1 : undefined },
+      startedMs,
+    ),
   });
   return { delivered: stats.delivered, gone: stats.gone, failed: stats.failed, ...(seq !== undefined ? { seq } : {}) };
 }

@@ -35,7 +35,13 @@ export async function resolveRoom(
 }
 
 /** A member check: `ROOM_MISMATCH` unless the connection is in `roomId`. */
-export async function requireMember(deps: RouteDeps, connectionId: string, roomId: string, nowSeconds: number, requestId?: string): Promise<FrameResult<string>> {
+export async function requireMember(
+  deps: RouteDeps,
+  connectionId: string,
+  roomId: string,
+  nowSeconds: number,
+  requestId?: string,
+): Promise<FrameResult<string>> {
   return resolveRoom(deps, connectionId, roomId, nowSeconds, requestId);
 }
 

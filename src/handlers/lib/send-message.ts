@@ -65,7 +65,13 @@ export async function handleSendMessage(event: WebSocketRouteEvent, deps: SendMe
   if (!parsed.ok) return reject(parsed.error);
   const { message, requestId } = parsed.value;
 
-  const room = await resolveRoom(deps, connectionId, parsed.value.roomId, nowSeconds, requestId);
+  let room;
+  try {
+    room = await resolveRoom(deps, connectionId, parsed.value.roomId, nowSeconds, requestId);
+  } catch (err) {
+    emit('error', { outcome: 'error', roomId: parsed.value.roomId, ...errorFields(err) });
+    throw err;
+  }
   if (!room.ok) return reject(room.error, { roomId: parsed.value.roomId });
   const roomId = room.value;
 

@@ -32,7 +32,14 @@ export class SigV4Signer {
    * SigV4 headers for a request: the given headers plus `x-amz-content-sha256`, `x-amz-date`,
    * `x-amz-security-token` (with session credentials) and `authorization`. `host` is signed but not returned.
    */
-  sign(method: string, host: string, path: string, body: Uint8Array, headers: Record<string, string>, credentials: Credentials): Record<string, string> {
+  sign(
+    method: string,
+    host: string,
+    path: string,
+    body: Uint8Array,
+    headers: Record<string, string>,
+    credentials: Credentials,
+  ): Record<string, string> {
     const amzDate = this.amzDate();
     const dateStamp = amzDate.slice(0, 8);
     const payloadHash = this.payloadHash(body);

@@ -63,11 +63,11 @@ function jwksDeps(extra: Record<string, string> = {}): AuthorizerDeps {
   return authorizerDepsFromEnv({ AUTH_MODE: 'jwks', AUTH_JWKS_URL: jwks.url, ...extra }, logs.log);
 }
 
-function expectAllow(result: AuthorizerResult, userId: string, roomId: string): void {
+function expectAllow(result: AuthorizerResult, userId: string, roomId: string | undefined, rooms?: unknown): void {
   expect(result).toEqual({
     principalId: userId,
     policyDocument: { Version: '2012-10-17', Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: METHOD_ARN }] },
-    context: { userId, roomId },
+    context: { userId, ...(roomId !== undefined ? { roomId } : {}), ...(rooms !== undefined ? { rooms: JSON.stringify(rooms) } : {}) },
   });
 }
 
@@ -249,8 +249,12 @@ describe('hs256', () => {
     expectAllow(await authorize(event({ token, room_id: room }), deps), 'alice', room);
   });
 
+  test('no room at all is allowed: the connection joins rooms later', async () => {
+    const token = await signToken(SECRET, { sub: 'alice' });
+    expectAllow(await authorize(event({ token, room_id: undefined }), deps), 'alice', undefined);
+  });
+
   test.each([
-    ['missing', undefined],
     ['empty', ''],
     ['a slash', 'a/b'],
     ['a parent path', '../x'],
@@ -286,23 +290,38 @@ describe('hs256', () => {
 
     test('a listed room is allowed; another is denied', async () => {
       const token = await signToken(SECRET, { sub: 'alice', rooms: ['lobby', 'team-1'] });
-      expectAllow(await authorize(event({ token, room_id: 'team-1' }), withRooms), 'alice', 'team-1');
+      expectAllow(await authorize(event({ token, room_id: 'team-1' }), withRooms), 'alice', 'team-1', ['lobby', 'team-1']);
       expectDeny(await authorize(event({ token, room_id: 'team-2' }), withRooms));
       expect(lastLog()).toMatchObject({ decision: 'deny', reason: 'room_forbidden', userId: 'alice' });
     });
 
     test('"*" allows any (valid) room', async () => {
       const token = await signToken(SECRET, { sub: 'admin', rooms: ['*'] });
-      expectAllow(await authorize(event({ token, room_id: 'anything' }), withRooms), 'admin', 'anything');
+      expectAllow(await authorize(event({ token, room_id: 'anything' }), withRooms), 'admin', 'anything', '*');
       expectDeny(await authorize(event({ token, room_id: 'bad/room' }), withRooms));
       const single = await signToken(SECRET, { sub: 'admin', rooms: '*' });
-      expectAllow(await authorize(event({ token: single, room_id: 'x' }), withRooms), 'admin', 'x');
+      expectAllow(await authorize(event({ token: single, room_id: 'x' }), withRooms), 'admin', 'x', '*');
     });
 
     test('a single string claim works', async () => {
       const token = await signToken(SECRET, { sub: 'alice', rooms: 'lobby' });
-      expectAllow(await authorize(event({ token }), withRooms), 'alice', 'lobby');
+      expectAllow(await authorize(event({ token }), withRooms), 'alice', 'lobby', ['lobby']);
       expectDeny(await authorize(event({ token, room_id: 'lobby2' }), withRooms));
+    });
+
+    test('without a handshake room the connection is let in, carrying its claim for later joins', async () => {
+      const token = await signToken(SECRET, { sub: 'alice', rooms: ['a', 'b'] });
+      expectAllow(await authorize(event({ token, room_id: undefined }), withRooms), 'alice', undefined, ['a', 'b']);
+      // A malformed claim allows no room at all.
+      const bad = await signToken(SECRET, { sub: 'alice', rooms: 42 });
+      expectAllow(await authorize(event({ token: bad, room_id: undefined }), withRooms), 'alice', undefined, []);
+    });
+
+    test('a claim over 6 KB is refused at the handshake (the authorizer context must stay under 8 KB)', async () => {
+      const rooms = Array.from({ length: 400 }, (_, i) => `room-number-${i}`);
+      const token = await signToken(SECRET, { sub: 'alice', rooms });
+      expectDeny(await authorize(event({ token, room_id: undefined }), withRooms));
+      expect(lastLog()).toMatchObject({ decision: 'deny', reason: 'rooms_claim_too_large' });
     });
 
     test('a missing or malformed claim is denied', async () => {
@@ -398,9 +417,10 @@ describe('none (demo) mode', () => {
     expect(other.principalId).not.toBe(result.principalId);
   });
 
-  test('the room is still validated', async () => {
+  test('the room is optional, and still validated when given', async () => {
     expectDeny(await authorize(event({ room_id: '../etc' }), deps()));
-    expectDeny(await authorize(event({ room_id: undefined }), deps()));
+    const result = await authorize(event({ room_id: undefined }), deps());
+    expectAllow(result, result.principalId, undefined);
   });
 });
 
@@ -428,5 +448,26 @@ describe('extractToken', () => {
     expect(extractToken(event({}, { AUTHORIZATION: 'Bearer   h.h.h  ' }))).toEqual({ token: 'h.h.h', source: 'header' });
     expect(extractToken(event({}, { Authorization: 'Bearer a b' }))).toBeUndefined();
     expect(extractToken(event())).toBeUndefined();
+  });
+});
+
+describe('optional token-lifetime rules', () => {
+  const now = Math.floor(Date.now() / 1000);
+  test('MAX_TOKEN_LIFETIME_SECONDS: exp − iat above it, or no iat, is 401', async () => {
+    const deps = hs256({ MAX_TOKEN_LIFETIME_SECONDS: '3600' });
+    expectAllow(await authorize(event({ token: await signToken(SECRET, { sub: 'a', iat: now, exp: now + 3600 }) }), deps), 'a', 'lobby');
+    await expectUnauthorized(authorize(event({ token: await signToken(SECRET, { sub: 'a', iat: now, exp: now + 3601 }) }), deps));
+    expect(lastLog()).toMatchObject({ decision: 'unauthorized', reason: 'token_lifetime', detail: 'lifetime_too_long' });
+    await expectUnauthorized(authorize(event({ token: await signToken(SECRET, { sub: 'a', exp: now + 60 }, { noDefaults: true }) }), deps));
+    expect(lastLog()).toMatchObject({ reason: 'token_lifetime', detail: 'iat_missing' });
+  });
+
+  test('REJECT_FUTURE_IAT: iat beyond the clock tolerance is 401; off by default', async () => {
+    const future = await signToken(SECRET, { sub: 'a', iat: now + 120, exp: now + 600 });
+    expectAllow(await authorize(event({ token: future }), hs256()), 'a', 'lobby');
+    await expectUnauthorized(authorize(event({ token: future }), hs256({ REJECT_FUTURE_IAT: 'true' })));
+    expect(lastLog()).toMatchObject({ reason: 'token_lifetime', detail: 'iat_in_future' });
+    const withinTolerance = await signToken(SECRET, { sub: 'a', iat: now + 3, exp: now + 600 });
+    expectAllow(await authorize(event({ token: withinTolerance }), hs256({ REJECT_FUTURE_IAT: 'true' })), 'a', 'lobby');
   });
 });

@@ -13,7 +13,15 @@ describe('readRouteConfig', () => {
       postTimeoutMs: DEFAULTS.postTimeoutMs,
       postBackoffBaseMs: DEFAULTS.postBackoffBaseMs,
       metricsNamespace: DEFAULTS.metricsNamespace,
-      validActions: ['sendMessage', 'ping'],
+      validActions: ['sendMessage', 'ping', 'join', 'leave', 'presence', 'history'],
+      messagesTable: undefined,
+      historyRetentionSeconds: DEFAULTS.historyRetentionSeconds,
+      maxRoomsPerConnection: DEFAULTS.maxRoomsPerConnection,
+      presenceEventsMaxConnections: DEFAULTS.presenceEventsMaxConnections,
+      fanoutWorkerFunction: undefined,
+      shardThreshold: DEFAULTS.shardThreshold,
+      maxFanoutWorkers: DEFAULTS.maxFanoutWorkers,
+      fanoutRateBudget: DEFAULTS.fanoutRateBudget,
     });
     expect(DEFAULTS.connectionTtlSeconds).toBe(2 * 3600 + 300);
   });
@@ -85,6 +93,8 @@ describe('readAuthConfig', () => {
       userIdClaim: 'uid',
       roomsClaim: 'rooms',
       clockToleranceSeconds: 0,
+      maxTokenLifetimeSeconds: undefined,
+      rejectFutureIat: false,
     });
   });
 });

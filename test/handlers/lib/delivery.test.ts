@@ -1,6 +1,6 @@
 import { postToConnection, type PostPolicy, type StatusPoster } from '../../../src/handlers/lib/delivery';
-import { fanOut } from '../../../src/handlers/lib/fanout';
-import { seedConnections, allConnectionIds } from '../../support/connections-table';
+import { fanOutRoom } from '../../../src/handlers/lib/fanout';
+import { seedConnections, allConnectionIds, nowSeconds } from '../../support/connections-table';
 import { startHandlerFixture, type HandlerFixture } from '../../support/handler-fixture';
 
 let fx: HandlerFixture;
@@ -32,12 +32,26 @@ test('no retry starts when it could not finish before the deadline', async () =>
   const now = 1_000_000;
   const result = await postToConnection(
     { management: fx.management, dynamo: fx.dynamo.client, tableName: table },
-    { ...policy, now: () => now, deadlineMs: now + 500 },
+    // The first attempt (1 s) just fits; a retry after any backoff would not.
+    { ...policy, now: () => now, deadlineMs: now + 1000, random: () => 0.5 },
     'c',
     'x',
   );
-  expect(result).toMatchObject({ outcome: 'failed', attempts: 1, status: 500 });
+  expect(result).toMatchObject({ outcome: 'failed', attempts: 1, status: 500, deadline: true });
   expect(fx.server.postsTo('c')).toHaveLength(1);
+});
+
+test('no first attempt starts when it could not finish before the deadline', async () => {
+  const table = await fx.dynamo.newTable();
+  const now = 1_000_000;
+  const result = await postToConnection(
+    { management: fx.management, dynamo: fx.dynamo.client, tableName: table },
+    { ...policy, now: () => now, deadlineMs: now + 999 },
+    'c',
+    'x',
+  );
+  expect(result).toEqual({ outcome: 'failed', attempts: 0, deadline: true });
+  expect(fx.server.postsTo('c')).toHaveLength(0);
 });
 
 test('a 410 whose row cannot be deleted is still "gone" and never throws', async () => {
@@ -66,7 +80,8 @@ test('the error name and status of the last attempt are reported', async () => {
 describe('a StatusPoster (status-answering client) plugs into the same retry / 410 rules', () => {
   // A minimal poster over fetch against the real test server (unsigned: the fake endpoint does not check).
   const poster: StatusPoster = {
-    async post(connectionId, data, signal) {
+    async post(connectionId, data, timeoutMs) {
+      const signal = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
       const res = await fetch(`${fx.server.endpoint}/@connections/${encodeURIComponent(connectionId)}`, { method: 'POST', body: typeof data === 'string' ? data : Buffer.from(data).toString('utf8'), signal });
       await res.arrayBuffer();
       return { status: res.status, errorType: res.headers.get('x-amzn-errortype') ?? undefined };
@@ -77,7 +92,7 @@ describe('a StatusPoster (status-answering client) plugs into the same retry / 4
     const table = await fx.dynamo.newTable();
     await seedConnections(fx.dynamo.client, table, ['ok', 'busy', 'gone', 'big', 'hung'].map((id) => ({ id, room: 'r' })));
     fx.server.script('busy', 429, 200).script('gone', 410).script('big', 413).script('hung', 'hang');
-    const stats = await fanOut({ ...policy, timeoutMs: 150, dynamo: fx.dynamo.client, management: poster, tableName: table, roomId: 'r', data: 'x', concurrency: 3 });
+    const stats = await fanOutRoom({ ...policy, nowSeconds: nowSeconds(), timeoutMs: 150, dynamo: fx.dynamo.client, management: poster, tableName: table, roomId: 'r', data: 'x', concurrency: 3 });
     expect(stats).toMatchObject({ recipients: 5, delivered: 2, gone: 1, failed: 2 });
     expect(fx.server.postsTo('busy').map((p) => p.reply)).toEqual([429, 200]);
     expect(fx.server.postsTo('big')).toHaveLength(1);

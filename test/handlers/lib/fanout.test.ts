@@ -1,6 +1,6 @@
 import { DynamoDBClient, ProvisionedThroughputExceededException, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { fanOut, FanoutQueryError, type FanoutOptions } from '../../../src/handlers/lib/fanout';
+import { fanOutRoom, FanoutQueryError, type RoomFanoutOptions } from '../../../src/handlers/lib/fanout';
 import { createManagementClient, type SignedConnectionsApi } from '../../../src/handlers/lib/management';
 import { setLocalAwsEnv } from '../../support/aws-env';
 import { ConnectionsServer } from '../../support/connections-server';
@@ -24,6 +24,10 @@ afterAll(async () => {
 });
 
 const FRAME = JSON.stringify({ action: 'message', message: 'héllo 👋' });
+
+type FanoutOptions = Omit<RoomFanoutOptions, 'nowSeconds'> & { readonly nowSeconds?: number };
+/** A room fan-out at the current time unless the options say otherwise. */
+const fanOut = (o: FanoutOptions) => fanOutRoom({ nowSeconds: nowSeconds(), ...o });
 
 function options(tableName: string, roomId: string, overrides: Partial<FanoutOptions> = {}): FanoutOptions {
   return {
@@ -49,7 +53,7 @@ test('posts to every live connection of the room and nobody else', async () => {
 
   const stats = await fanOut(options(table, 'room-a'));
 
-  expect(stats).toEqual({ recipients: 5, delivered: 5, gone: 0, failed: 0, itemsRead: 5, pages: 1, truncated: false });
+  expect(stats).toMatchObject({ recipients: 5, delivered: 5, gone: 0, failed: 0, itemsRead: 5, pages: 1, truncated: false });
   expect(server.deliveredIds()).toEqual(idRange('a', 5));
   for (const id of idRange('a', 5)) expect(server.postsTo(id).map((p) => p.body)).toEqual([FRAME]);
   expect(server.received.every((p) => p.signed)).toBe(true);
@@ -75,7 +79,7 @@ test('stops starting posts at its deadline, counts what it did not post as faile
 test('an empty room reads one page and posts nothing', async () => {
   const table = await dynamo.newTable();
   const stats = await fanOut(options(table, 'nobody-here'));
-  expect(stats).toEqual({ recipients: 0, delivered: 0, gone: 0, failed: 0, itemsRead: 0, pages: 1, truncated: false });
+  expect(stats).toMatchObject({ recipients: 0, delivered: 0, gone: 0, failed: 0, itemsRead: 0, pages: 1, truncated: false });
   expect(server.received).toHaveLength(0);
 });
 
@@ -290,10 +294,34 @@ test('a Query that fails part-way (throttling) rejects with the partial stats, a
     IndexName: 'room_id-index',
     KeyConditionExpression: '#r = :r',
     FilterExpression: '#t > :now',
-    ProjectionExpression: '#c',
-    ExpressionAttributeNames: { '#r': 'room_id', '#t': 'ttl', '#c': 'connection_id' },
+    ProjectionExpression: '#c, #u, #s',
+    ExpressionAttributeNames: { '#r': 'room_id', '#t': 'ttl', '#c': 'connection_id', '#u': 'user_id', '#s': 'shard' },
     ExpressionAttributeValues: { ':r': { S: 'q' } },
   });
   expect(mock.commandCalls(QueryCommand)[1].args[0].input.ExclusiveStartKey).toEqual({ connection_id: { S: 'p1-b' } });
   mock.restore();
+});
+
+test('every connection gets its first attempt before any connection gets a retry', async () => {
+  const table = await dynamo.newTable();
+  const ids = idRange('q', 40);
+  await seedConnections(dynamo.client, table, ids.map((id) => ({ id, room: 'queue' })));
+  // The first ten fail once (500, then 200): their retries must all come after the last first attempt.
+  for (const id of ids.slice(0, 10)) server.script(id, 500, 200);
+  const stats = await fanOut(options(table, 'queue', { concurrency: 4 }));
+  expect(stats).toMatchObject({ recipients: 40, delivered: 40, failed: 0, retries: 10 });
+  const order = server.received.map((p) => p.connectionId);
+  const firstAttemptsEnd = Math.max(...ids.map((id) => order.indexOf(id)));
+  const firstRetry = Math.min(...ids.slice(0, 10).map((id) => order.lastIndexOf(id)));
+  expect(firstRetry).toBeGreaterThan(firstAttemptsEnd);
+});
+
+test('a retry that could not finish before the deadline is not started', async () => {
+  const table = await dynamo.newTable();
+  await seedConnections(dynamo.client, table, [{ id: 'slow', room: 'd' }, { id: 'ok', room: 'd' }]);
+  server.script('slow', 'hang');
+  // 300 ms attempts, a deadline 500 ms away: the hung first attempt uses 300 ms, a retry would not fit.
+  const stats = await fanOut(options(table, 'd', { timeoutMs: 300, deadlineMs: Date.now() + 500, backoffBaseMs: 1 }));
+  expect(stats).toMatchObject({ recipients: 2, delivered: 1, failed: 1, retries: 0 });
+  expect(server.postsTo('slow')).toHaveLength(1);
 });

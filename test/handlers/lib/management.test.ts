@@ -112,7 +112,7 @@ describe('posting over HTTP', () => {
 
   test('rejects when aborted before an answer', async () => {
     answer = () => undefined; // never answers
-    await expect(api().post('hung', 'x', AbortSignal.timeout(50))).rejects.toThrow(/abort|timeout/i);
+    await expect(api().post('hung', 'x', 50)).rejects.toThrow(/no answer within 50 ms/);
   });
 
   test('does not reuse a keep-alive socket left idle long enough to have gone stale (a frozen Lambda)', async () => {

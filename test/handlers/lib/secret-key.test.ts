@@ -138,6 +138,33 @@ describe('secret rotation (hs256)', () => {
   });
 });
 
+describe('the previous version during a rotation', () => {
+  test('tokens signed with AWSPREVIOUS still verify; a missing previous version is not asked for on every bad token', async () => {
+    secrets.put('rotated', 'new-key-abcdef0123456789abcdef0123');
+    let clock = 9_000_000;
+    const config = readAuthConfig({ AUTH_MODE: 'hs256', AUTH_SECRET_ARN: 'rotated' });
+    const current = new RefreshingKey(() => loadSecretKey(client, 'rotated'), { now: () => clock });
+    const previous = new RefreshingKey(() => loadSecretKey(client, 'rotated', undefined, 'AWSPREVIOUS'), { now: () => clock });
+    const deps: AuthorizerDeps = { config, log: captureLog().log, verify: hs256Verifier(current, config, previous) };
+    const start = secrets.requests;
+
+    // No previous version yet: a forged token costs one lookup of it, then none for a minute.
+    for (let i = 0; i < 5; i++) {
+      const forged = await signToken(`forged-${i}-0123456789abcdef0123456789`, { sub: 'mallory' });
+      await expect(authorize(event(forged), deps)).rejects.toThrow('Unauthorized');
+    }
+    expect(secrets.requests - start).toBe(2); // the current key once, the missing previous once
+
+    // The rotation: the old key is now AWSPREVIOUS. A token it signed verifies (once the lookup is due again).
+    secrets.put('rotated', 'old-key-0123456789abcdef0123456789', 'AWSPREVIOUS');
+    clock += 61_000;
+    const oldToken = await signToken('old-key-0123456789abcdef0123456789', { sub: 'alice' });
+    expect((await authorize(event(oldToken), deps)).principalId).toBe('alice');
+    const newToken = await signToken('new-key-abcdef0123456789abcdef0123', { sub: 'bob' });
+    expect((await authorize(event(newToken), deps)).principalId).toBe('bob');
+  });
+});
+
 describe('Secrets Manager failures (fault injection)', () => {
   test('an unreadable secret is a server error (500, not 401), and the next invocation tries again', async () => {
     const failing = new SecretsManagerClient({ region: 'us-east-1' });

@@ -1,8 +1,11 @@
-import { DynamoDBClient, InternalServerError, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, InternalServerError, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { FanoutQueryError } from '../../../src/handlers/lib/fanout';
+import { runFanoutWorker } from '../../../src/handlers/lib/fanout-worker';
+import { readHistory } from '../../../src/handlers/lib/history-store';
+import type { AsyncInvoker } from '../../../src/handlers/lib/lambda-invoke';
 import { handleSendMessage } from '../../../src/handlers/lib/send-message';
-import { allConnectionIds, idRange, seedConnections } from '../../support/connections-table';
+import { allConnectionIds, allItems, idRange, seedConnections, type SeedRow } from '../../support/connections-table';
 import { routeEvent, startHandlerFixture, type HandlerFixture } from '../../support/handler-fixture';
 
 let fx: HandlerFixture;
@@ -14,7 +17,7 @@ afterAll(() => fx.close());
 
 const NOW = Date.parse('2030-01-02T03:04:05.678Z');
 
-async function room(rows: Array<{ id: string; room: string; user?: string; ttl?: number }>, env: Record<string, string> = {}) {
+async function room(rows: SeedRow[], env: Record<string, string> = {}) {
   const deps = await fx.deps(env, { now: () => NOW, newMessageId: () => 'msg-1' });
   await seedConnections(fx.dynamo.client, deps.config.tableName, rows.map((r) => ({ ttl: Math.floor(NOW / 1000) + 3600, ...r })));
   return deps;
@@ -23,22 +26,24 @@ async function room(rows: Array<{ id: string; room: string; user?: string; ttl?:
 const send = (connectionId: string, frame: unknown, identity: { userId?: string; roomId?: string } = {}) =>
   routeEvent({ connectionId, body: typeof frame === 'string' ? frame : JSON.stringify(frame), ...identity });
 
+
 describe('broadcast', () => {
-  test('everyone in the room gets the message, the sender included; other rooms get nothing', async () => {
+  test('everyone in the room gets the message with its seq, the sender included; other rooms get nothing', async () => {
     const deps = await room([
       { id: 'alice-1', room: 'lobby', user: 'alice' },
       { id: 'bob-1', room: 'lobby', user: 'bob' },
-      { id: 'carol-1', room: 'lobby', user: 'carol' },
+      { id: 'carol-1', rooms: ['lobby', 'kitchen'], user: 'carol' },
       { id: 'dave-1', room: 'kitchen', user: 'dave' },
     ]);
 
-    const result = await handleSendMessage(send('alice-1', { action: 'sendMessage', message: 'hello' }, { userId: 'alice', roomId: 'lobby' }), deps);
+    const result = await handleSendMessage(send('alice-1', { action: 'sendMessage', message: 'hello' }, { userId: 'alice' }), deps);
 
     expect(result).toEqual({ statusCode: 200 });
     const expected = {
       action: 'message',
       message_id: 'msg-1',
       room_id: 'lobby',
+      seq: 1,
       user_id: 'alice',
       message: 'hello',
       timestamp: '2030-01-02T03:04:05.678Z',
@@ -48,12 +53,50 @@ describe('broadcast', () => {
     expect(fx.server.postsTo('dave-1')).toEqual([]);
   });
 
+  test('the sender\'s own copy echoes its request_id; nobody else\'s does', async () => {
+    const deps = await room([{ id: 'a', room: 'lobby' }, { id: 'b', room: 'lobby' }]);
+    await handleSendMessage(send('a', { message: 'hi', request_id: 'req-7' }), deps);
+    expect(fx.server.deliveredTo('a')[0]).toMatchObject({ message: 'hi', request_id: 'req-7' });
+    expect(fx.server.deliveredTo('b')[0]).not.toHaveProperty('request_id');
+  });
+
+  test('seq is consecutive per room and the message is stored before the fan-out', async () => {
+    const deps = await room([{ id: 'a', rooms: ['r1', 'r2'] }, { id: 'b', room: 'r1' }]);
+    fx.server.onPost = () => undefined;
+    for (let i = 0; i < 3; i++) await handleSendMessage(send('a', { message: `m${i}`, room_id: 'r1' }), deps);
+    await handleSendMessage(send('a', { message: 'other', room_id: 'r2' }), deps);
+    expect(fx.server.deliveredTo('b').map((f) => f.seq)).toEqual([1, 2, 3]);
+    expect(fx.server.deliveredTo('a').filter((f) => f.room_id === 'r2').map((f) => f.seq)).toEqual([1]);
+    const stored = await readHistory(fx.dynamo.client, { tableName: deps.config.messagesTable!, roomId: 'r1', afterSeq: 0, limit: 10, nowSeconds: Math.floor(NOW / 1000) });
+    expect(stored.messages).toEqual(fx.server.deliveredTo('b'));
+  });
+
+  test('a message that cannot be stored is not delivered: the sender gets UNAVAILABLE', async () => {
+    const deps = await room([{ id: 'a', room: 'lobby' }, { id: 'b', room: 'lobby' }], { MESSAGES_TABLE: 'no-such-messages-table' });
+    await handleSendMessage(send('a', { message: 'lost?', request_id: 'q' }), deps);
+    expect(fx.server.deliveredTo('a')).toEqual([{ action: 'error', code: 'UNAVAILABLE', message: expect.any(String), request_id: 'q' }]);
+    expect(fx.server.postsTo('b')).toEqual([]);
+    expect(deps.logs.records.at(-1)).toMatchObject({ outcome: 'rejected', code: 'UNAVAILABLE', StoreFailures: 1, MessagesStored: 0 });
+  });
+
+  test('with history off there is no seq', async () => {
+    const deps = await room([{ id: 'a', room: 'lobby' }], { MESSAGES_TABLE: '' });
+    await handleSendMessage(send('a', { message: 'x' }), deps);
+    expect(fx.server.deliveredTo('a')[0]).not.toHaveProperty('seq');
+  });
+
   test('a sender not yet in the room index (eventually consistent GSI) still gets its own message, once', async () => {
     const deps = await room([{ id: 'bob-1', room: 'lobby', user: 'bob' }]);
-    // alice-1 just connected: its row is not in the index yet.
-    await handleSendMessage(send('alice-1', { action: 'sendMessage', message: 'first!' }, { userId: 'alice', roomId: 'lobby' }), deps);
+    // alice-1 just joined: its membership item exists (a strongly consistent read finds it) but is not in the
+    // index yet — simulated with an item that lacks `shard`, which the sparse index leaves out.
+    await fx.dynamo.client.send(new PutItemCommand({
+      TableName: deps.config.tableName,
+      Item: { connection_id: { S: 'alice-1' }, sk: { S: 'room#lobby' }, room_id: { S: 'lobby' }, user_id: { S: 'alice' }, ttl: { N: String(Math.floor(NOW / 1000) + 600) } },
+    }));
+    await handleSendMessage(send('alice-1', { action: 'sendMessage', message: 'first!', request_id: 'r' }, { userId: 'alice' }), deps);
     expect(fx.server.deliveredIds()).toEqual(['alice-1', 'bob-1']);
     expect(fx.server.postsTo('alice-1')).toHaveLength(1);
+    expect(fx.server.deliveredTo('alice-1')[0]).toMatchObject({ request_id: 'r' });
     expect(deps.logs.records.find((r) => r.event === 'sendMessage')).toMatchObject({ recipients: 2, delivered: 2 });
   });
 
@@ -93,10 +136,10 @@ describe('broadcast', () => {
     expect(fx.server.deliveredTo('a')[0].message).toBe('b64 ✓');
   });
 
-  test('expired rows are skipped and 410s are cleaned up during a broadcast', async () => {
+  test('expired items are skipped and a 410 removes every item of that connection', async () => {
     const deps = await room([
       { id: 'live', room: 'lobby' },
-      { id: 'gone', room: 'lobby' },
+      { id: 'gone', rooms: ['lobby', 'elsewhere'] },
       { id: 'expired', room: 'lobby', ttl: Math.floor(NOW / 1000) - 1 },
     ]);
     fx.server.script('gone', 410);
@@ -104,6 +147,62 @@ describe('broadcast', () => {
     expect(fx.server.deliveredIds()).toEqual(['live']);
     expect(fx.server.postsTo('expired')).toEqual([]);
     expect(await allConnectionIds(fx.dynamo.client, deps.config.tableName)).toEqual(['expired', 'live']);
+  });
+});
+
+describe('rooms: several per connection', () => {
+  test('room_id picks the room; without it a connection in several rooms gets ROOM_MISMATCH', async () => {
+    const deps = await room([{ id: 'a', rooms: ['r1', 'r2'] }, { id: 'b', room: 'r1' }, { id: 'c', room: 'r2' }]);
+    await handleSendMessage(send('a', { message: 'to r2', room_id: 'r2' }), deps);
+    expect(fx.server.deliveredIds()).toEqual(['a', 'c']);
+    fx.server.reset();
+    await handleSendMessage(send('a', { message: 'where?', request_id: 'q' }), deps);
+    expect(fx.server.deliveredTo('a')).toEqual([{ action: 'error', code: 'ROOM_MISMATCH', message: expect.stringContaining('several rooms'), request_id: 'q' }]);
+    expect(fx.server.deliveredIds()).toEqual(['a']);
+  });
+
+  test('a room the connection is not in, or no room at all: ROOM_MISMATCH, nothing stored', async () => {
+    const deps = await room([{ id: 'a', room: 'r1' }, { id: 'b', room: 'r2' }, { id: 'loner' }]);
+    await handleSendMessage(send('a', { message: 'x', room_id: 'r2' }), deps);
+    await handleSendMessage(send('loner', { message: 'x' }), deps);
+    expect(fx.server.deliveredTo('a')[0]).toMatchObject({ code: 'ROOM_MISMATCH' });
+    expect(fx.server.deliveredTo('loner')[0]).toMatchObject({ code: 'ROOM_MISMATCH', message: expect.stringContaining('no room') });
+    expect(fx.server.postsTo('b')).toEqual([]);
+    expect(await allItems(fx.dynamo.client, deps.config.messagesTable!)).toEqual([]);
+  });
+
+  test('the handshake room in the authorizer context does not matter: membership does', async () => {
+    const deps = await room([{ id: 'a', room: 'r1' }, { id: 'b', room: 'r1' }]);
+    await handleSendMessage(send('a', { message: 'x' }, { roomId: 'somewhere-else' }), deps);
+    expect(fx.server.deliveredIds()).toEqual(['a', 'b']);
+  });
+});
+
+describe('large rooms: workers take the shards past the threshold', () => {
+  test('every live member gets the message exactly once across the broadcast and its workers', async () => {
+    const ids = idRange('big', 600);
+    const deps = await room(ids.map((id) => ({ id, room: 'big' })), { SHARD_THRESHOLD: '100', MAX_FANOUT_WORKERS: '4', FANOUT_WORKER_FUNCTION: 'worker' });
+    const invoked: unknown[] = [];
+    const runs: Array<Promise<unknown>> = [];
+    // Lambda's asynchronous invoke, in-process: the worker handler against the same table and endpoint.
+    const invoker: AsyncInvoker = {
+      async invokeAsync(name, payload) {
+        expect(name).toBe('worker');
+        invoked.push(payload);
+        runs.push(runFanoutWorker(payload, deps));
+      },
+    };
+    await handleSendMessage(send('big-0000', { message: 'to all', request_id: 'q' }), { ...deps, invoker, pageSize: 50 });
+    await Promise.all(runs);
+    expect(invoked.length).toBeGreaterThan(1);
+    expect(invoked.length).toBeLessThanOrEqual(4);
+    expect(fx.server.deliveredIds()).toEqual(ids);
+    for (const id of ids) expect(fx.server.postsTo(id)).toHaveLength(1);
+    expect(fx.server.deliveredTo('big-0000')[0]).toMatchObject({ request_id: 'q', seq: 1 });
+    const line = deps.logs.records.find((r) => r.event === 'sendMessage');
+    expect(line).toMatchObject({ workers: invoked.length, FanoutWorkers: invoked.length });
+    expect(Number(line!.recipients)).toBeGreaterThanOrEqual(100);
+    expect(Number(line!.recipients)).toBeLessThan(600);
   });
 });
 
@@ -130,6 +229,7 @@ describe('the log line (one per invocation) is also an EMF document', () => {
       roomId: 'lobby',
       userId: 'alice',
       messageId: 'msg-1',
+      seq: 1,
       recipients: 4,
       delivered: 2,
       gone: 1,
@@ -142,6 +242,8 @@ describe('the log line (one per invocation) is also an EMF document', () => {
       ConnectionsGone: 1,
       PostsFailed: 1,
       Recipients: 4,
+      FanoutWorkers: 0,
+      MessagesStored: 1,
       _aws: {
         Timestamp: NOW,
         CloudWatchMetrics: [
@@ -153,6 +255,9 @@ describe('the log line (one per invocation) is also an EMF document', () => {
               { Name: 'ConnectionsGone', Unit: 'Count' },
               { Name: 'PostsFailed', Unit: 'Count' },
               { Name: 'Recipients', Unit: 'Count' },
+              { Name: 'FanoutWorkers', Unit: 'Count' },
+              { Name: 'TimeToLastPostMs', Unit: 'Milliseconds' },
+              { Name: 'MessagesStored', Unit: 'Count' },
             ],
           },
         ],
@@ -175,7 +280,8 @@ describe('bad frames get an error frame, to the sender only', () => {
     ['a missing message', 'INVALID_MESSAGE', { action: 'sendMessage' }],
     ['a numeric message', 'INVALID_MESSAGE', { action: 'sendMessage', message: 5 }],
     ['an empty message', 'INVALID_MESSAGE', { action: 'sendMessage', message: '' }],
-    ['a non-string room_id', 'INVALID_MESSAGE', { action: 'sendMessage', message: 'hi', room_id: 3 }],
+    ['a non-string room_id', 'INVALID_ROOM', { action: 'sendMessage', message: 'hi', room_id: 3 }],
+    ['a malformed room_id', 'INVALID_ROOM', { action: 'sendMessage', message: 'hi', room_id: 'a b' }],
     ['another room', 'ROOM_MISMATCH', { action: 'sendMessage', message: 'hi', room_id: 'kitchen' }],
     ['an oversized message', 'MESSAGE_TOO_LARGE', { action: 'sendMessage', message: 'x'.repeat(32 * 1024 + 1) }],
     ['an oversized multi-byte message', 'MESSAGE_TOO_LARGE', { action: 'sendMessage', message: '€'.repeat(11_000) }],
@@ -187,7 +293,10 @@ describe('bad frames get an error frame, to the sender only', () => {
     expect(result).toEqual({ statusCode: 200 });
     expect(fx.server.deliveredTo('me')).toEqual([{ action: 'error', code, message: expect.any(String) }]);
     expect(fx.server.postsTo('other')).toEqual([]);
-    expect(deps.logs.records).toEqual([expect.objectContaining({ event: 'sendMessage', outcome: 'rejected', code, recipients: 0, delivered: 1 })]);
+    expect(deps.logs.records).toEqual([expect.objectContaining({ event: 'sendMessage', outcome: 'rejected', code, reply: 'delivered' })]);
+    // A reply to the sender is not a broadcast: it is not counted in the fan-out metrics.
+    expect(deps.logs.records[0]).not.toHaveProperty('PostsDelivered');
+    expect(await allItems(fx.dynamo.client, deps.config.messagesTable!)).toEqual([]);
   });
 
   test('a missing body → INVALID_JSON', async () => {
@@ -212,12 +321,12 @@ describe('bad frames get an error frame, to the sender only', () => {
     expect(fx.server.postsTo('me').map((p) => p.reply)).toEqual([429, 200]);
   });
 
-  test('a 410 on the sender deletes its row', async () => {
-    const deps = await room([{ id: 'me', room: 'lobby' }, { id: 'other', room: 'lobby' }]);
+  test('a 410 on the sender deletes its items', async () => {
+    const deps = await room([{ id: 'me', rooms: ['lobby', 'x'] }, { id: 'other', room: 'lobby' }]);
     fx.server.script('me', 410);
     expect(await handleSendMessage(send('me', 'nope'), deps)).toEqual({ statusCode: 200 });
     expect(await allConnectionIds(fx.dynamo.client, deps.config.tableName)).toEqual(['other']);
-    expect(deps.logs.records[0]).toMatchObject({ outcome: 'rejected', gone: 1, ConnectionsGone: 1 });
+    expect(deps.logs.records[0]).toMatchObject({ outcome: 'rejected', reply: 'gone' });
   });
 
   test('an unreachable sender never makes the handler throw', async () => {
@@ -225,7 +334,7 @@ describe('bad frames get an error frame, to the sender only', () => {
     fx.server.script('me', 'hang');
     expect(await handleSendMessage(send('me', 'nope'), deps)).toEqual({ statusCode: 200 });
     expect(fx.server.postsTo('me')).toHaveLength(3);
-    expect(deps.logs.records[0]).toMatchObject({ outcome: 'rejected', failed: 1 });
+    expect(deps.logs.records[0]).toMatchObject({ outcome: 'rejected', reply: 'failed' });
   });
 });
 
@@ -236,11 +345,13 @@ test('without an authorizer context nothing is posted (403)', async () => {
 });
 
 test('a failed Query is logged with the partial counts and rethrown (a Lambda error, not a silent loss)', async () => {
-  const deps = await room([]);
+  const deps = await room([], { MESSAGES_TABLE: '' });
   const dynamo = new DynamoDBClient({ region: 'us-east-1' });
   const mock = mockClient(dynamo);
+  // The membership check passes; the room's Query fails.
+  mock.on(GetItemCommand).resolves({ Item: { connection_id: { S: 'me' }, sk: { S: 'room#lobby' }, room_id: { S: 'lobby' }, user_id: { S: 'alice' }, ttl: { N: String(Math.floor(NOW / 1000) + 60) } } });
   mock.on(QueryCommand).rejects(new InternalServerError({ message: 'boom', $metadata: { httpStatusCode: 500 } }));
-  await expect(handleSendMessage(send('me', { message: 'hi' }), { ...deps, dynamo })).rejects.toBeInstanceOf(FanoutQueryError);
+  await expect(handleSendMessage(send('me', { message: 'hi', room_id: 'lobby' }), { ...deps, dynamo })).rejects.toBeInstanceOf(FanoutQueryError);
   expect(deps.logs.records).toEqual([
     expect.objectContaining({ level: 'error', event: 'sendMessage', outcome: 'error', errorName: 'InternalServerError', recipients: 0, PostsDelivered: 0 }),
   ]);
