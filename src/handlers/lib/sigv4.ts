@@ -59,7 +59,7 @@ export class SigV4Signer {
       // SigV4 for services other than S3 encodes each path segment once more.
       path.split('/').map((segment) => encodeRfc3986(segment)).join('/'),
       '',
-      names.map((name) => `${name}:${lower[name].trim()}\n`).join(''),
+      names.map((name) => `${name}:${canonicalHeaderValue(lower[name])}\n`).join(''),
       signedHeaders,
       payloadHash,
     ].join('\n');
@@ -114,6 +114,14 @@ export class SigV4Signer {
     }
     return this.signingKey.key;
   }
+}
+
+/**
+ * A header value as SigV4 signs it: line breaks become spaces, runs of spaces and tabs one space, outer spaces
+ * trimmed (the SDK's `SignatureV4` does the same; a bare `trim()` signs `a  b` differently and the request is refused).
+ */
+export function canonicalHeaderValue(value: string): string {
+  return value.replace(/[\r\n]/g, ' ').replace(/[ \t]+/g, ' ').replace(/^ | $/g, '');
 }
 
 export function sha256Hex(data: Uint8Array | string): string {
