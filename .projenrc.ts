@@ -64,8 +64,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
     } as Partial<javascript.AddBundleOptions>,
   },
 
-  bundledDeps: ['dynalite@^4.0.0', 'ws@^8.18.0'],
   devDeps: [
+    // The local gateway's embedded DynamoDB and WebSocket server: bundled into its CLI (no runtime dependencies).
+    'dynalite@^4.0.0',
+    'ws@^8.18.0',
     '@aws-sdk/client-apigatewaymanagementapi@^3',
     '@aws-sdk/client-dynamodb@^3',
     // The local gateway's Lambda Invoke API is tested with the real SDK client.
@@ -122,16 +124,18 @@ eslintrc?.addDeletionOverride('parserOptions.projectService');
 eslintrc?.addOverride('parserOptions.project', './tsconfig.dev.json');
 eslintrc?.addOverride('settings.import/resolver.typescript.project', './tsconfig.dev.json');
 
-// The local gateway (DESIGN §6): bundled by esbuild into assets/, shipped as a bin. dynalite (native LevelDB
-// for --persist) and ws stay external and ship as bundled dependencies.
+// The local gateway (DESIGN §6): bundled by esbuild into assets/, shipped as a bin, self-contained: dynalite and ws
+// are inside the bundle, and the package carries no native binaries (scripts/bundle-local-cli.mjs says how).
 const localGateway = project.bundler.addBundle('src/local/cli.ts', {
   platform: 'node',
   target: 'node20',
-  externals: ['dynalite', 'ws'],
   sourcemap: false,
   banner: '#!/usr/bin/env node',
   executable: true,
+  watchTask: false,
 });
+localGateway.bundleTask.reset('node scripts/bundle-local-cli.mjs');
+localGateway.bundleTask.exec(`chmod +x ${localGateway.outfile}`);
 project.addBins({ 'cdk-websocket-chat-local': localGateway.outfile });
 project.addTask('dev', {
   description: 'Start the local chat gateway (embedded DynamoDB + the shipped handler bundles)',

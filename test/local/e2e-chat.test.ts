@@ -6,6 +6,7 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { connectionItem, membershipItem } from '../../src/handlers/lib/connections-store';
 import { DEFAULTS, ERROR_CODES, TABLE } from '../../src/shared/contract';
 import { REAL_HANDLERS, startTestGateway, type TestGateway } from '../support/local-gateway';
 import { assertRealBundles, handlersWithThrowingSendMessage, joseToken } from '../support/real-handlers';
@@ -110,8 +111,16 @@ describe('chat', () => {
     }
     for (const c of [a1, a2]) await c.waitFor((f) => f.action === 'message', 5);
     for (const c of [b1, b2]) await c.waitFor((f) => f.action === 'message', 5);
-    for (const c of [a1, a2]) expect(c.frames.every((f) => f.room_id === roomA && String(f.message).startsWith('A'))).toBe(true);
-    for (const c of [b1, b2]) expect(c.frames.every((f) => f.room_id === roomB && String(f.message).startsWith('B'))).toBe(true);
+    const messages = (c: TestClient) => c.matching((f) => f.action === 'message');
+    for (const c of [a1, a2]) expect(messages(c).every((f) => f.room_id === roomA && String(f.message).startsWith('A'))).toBe(true);
+    for (const c of [b1, b2]) expect(messages(c).every((f) => f.room_id === roomB && String(f.message).startsWith('B'))).toBe(true);
+    // Per room, seqs are consecutive, and ordered by seq every member has the same messages (concurrent
+    // invocations may deliver them in another order: clients order by seq).
+    const bySeq = (c: TestClient) => messages(c).sort((x, y) => Number(x.seq) - Number(y.seq));
+    for (const [c, d] of [[a1, a2], [b1, b2]]) {
+      expect(bySeq(c).map((f) => f.seq)).toEqual([1, 2, 3, 4, 5]);
+      expect(bySeq(d).map((f) => f.message)).toEqual(bySeq(c).map((f) => f.message));
+    }
   });
 
   test('ping → pong, to the sender only', async () => {
@@ -136,6 +145,8 @@ describe('chat', () => {
       [{ action: 'sendMessage', message: 42 }, ERROR_CODES.invalidMessage],
       [{ action: 'sendMessage', message: 'x'.repeat(DEFAULTS.maxMessageBytes + 1) }, ERROR_CODES.messageTooLarge],
       [{ action: 'sendMessage', message: 'hi', room_id: 'some-other-room' }, ERROR_CODES.roomMismatch],
+      [{ action: 'sendMessage', message: 'hi', room_id: 'bad room' }, ERROR_CODES.invalidRoom],
+      [{ action: 'join', room_id: 'bad/room' }, ERROR_CODES.invalidRoom],
       [{ action: 'dance' }, ERROR_CODES.unknownAction],
     ];
     for (const [frame, code] of cases) {
@@ -158,12 +169,13 @@ describe('chat', () => {
     const room = newRoom();
     const bob = await join('bob', room);
     const first = await joinWithId('alice', room);
-    expect(await gw.row(first.id)).toMatchObject({ [TABLE.roomId]: { S: room }, [TABLE.userId]: { S: 'alice' } });
+    expect(await gw.row(first.id)).toMatchObject({ [TABLE.userId]: { S: 'alice' } });
+    expect((await gw.items(first.id)).map((i) => i[TABLE.roomId]?.S).filter(Boolean)).toEqual([room]);
 
     const left = waitForEvent<{ connectionId: string }>(gw.events, 'disconnect', (e) => e.connectionId === first.id);
     await first.client.close();
     await left;
-    expect(await gw.row(first.id)).toBeUndefined();
+    expect(await gw.items(first.id)).toEqual([]);
 
     bob.send({ action: 'sendMessage', message: 'while alice is away' });
     await bob.waitFor(isMessage('while alice is away'));
@@ -175,25 +187,21 @@ describe('chat', () => {
     expect(again.client.matching(isMessage('while alice is away'))).toHaveLength(0);
   });
 
-  test('a stale row (its connection long gone) is removed by the first fan-out that meets 410', async () => {
+  test('a stale connection (long gone) loses every item at the first fan-out that meets 410', async () => {
     const room = newRoom();
     const alice = await join('alice', room);
     const ghost = 'GhostConnectn0A=';
-    await gw.dynamo.send(
-      new PutItemCommand({
-        TableName: gw.tableName,
-        Item: {
-          [TABLE.partitionKey]: { S: ghost },
-          [TABLE.roomId]: { S: room },
-          [TABLE.userId]: { S: 'ghost' },
-          [TABLE.ttl]: { N: String(Math.floor(Date.now() / 1000) + 3600) },
-          [TABLE.createdAt]: { S: new Date().toISOString() },
-        },
-      }),
-    );
+    const ttl = Math.floor(Date.now() / 1000) + 3600;
+    for (const Item of [
+      connectionItem({ connectionId: ghost, userId: 'ghost', ttl, createdAt: new Date().toISOString() }),
+      membershipItem(ghost, room, 'ghost', ttl),
+      membershipItem(ghost, 'another-room', 'ghost', ttl),
+    ]) {
+      await gw.dynamo.send(new PutItemCommand({ TableName: gw.tableName, Item }));
+    }
     alice.send({ action: 'sendMessage', message: 'anyone?' });
     await alice.waitFor(isMessage('anyone?'));
-    await eventually(async () => (await gw.row(ghost)) === undefined, 5000, 'the ghost row to be deleted');
+    await eventually(async () => (await gw.items(ghost)).length === 0, 5000, 'the ghost items to be deleted');
   });
 });
 
@@ -214,7 +222,7 @@ describe('IPv6 loopback', () => {
 });
 
 describe('handshake rejections (nothing stored)', () => {
-  test('no token 401, forged 401, expired 401, missing room 4xx, malformed room 4xx', async () => {
+  test('no token 401, forged 401, expired 401, malformed room 4xx', async () => {
     const room = newRoom();
     const before = (await gw.rows()).length;
     const good = await joseToken(gw.secret, { sub: 'mallory' });
@@ -230,7 +238,7 @@ describe('handshake rejections (nothing stored)', () => {
     expect(await handshakeStatus(connectUrl(gw.url, { room_id: room, token: noSub }))).toBe(401);
     // A header token does not satisfy the query-string identity source (API Gateway requires every source).
     expect(await handshakeStatus(connectUrl(gw.url, { room_id: room }), { headers: { Authorization: `Bearer ${good}` } })).toBe(401);
-    for (const badRoom of [undefined, '', 'has space', 'x'.repeat(129), 'slash/room']) {
+    for (const badRoom of ['', 'has space', 'x'.repeat(129), 'slash/room']) {
       const status = await handshakeStatus(connectUrl(gw.url, { room_id: badRoom, token: good }));
       expect([400, 403]).toContain(status);
     }
