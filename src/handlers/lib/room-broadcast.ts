@@ -43,8 +43,9 @@ export async function broadcastToRoom(deps: PostingDeps, broadcast: RoomBroadcas
       },
       (outcome) => {
         dispatched = outcome;
-        // From now on this invocation keeps its share of the budget.
-        rate.setRate(outcome.ratePerParticipant);
+        // Workers started: from now on this invocation keeps its share of the budget. None started: it goes on reading
+        // the rest of the room itself (see `Handoff.dispatch`), at the whole budget.
+        if (outcome.workers > 0) rate.setRate(outcome.ratePerParticipant);
       },
     )
     : undefined;
@@ -64,7 +65,11 @@ export async function broadcastToRoom(deps: PostingDeps, broadcast: RoomBroadcas
     startedMs: broadcast.startedMs,
   };
   const stats = await fanOutRoom({ ...common, handoff });
-  for (const range of (dispatched as DispatchOutcome | undefined)?.failedRanges ?? []) {
+  // Ranges no worker took, when some did: the room was read only up to the handoff. (When none did, the fan-out above
+  // read and posted the whole room itself: fanning the ranges out again would post to their members twice.)
+  const outcome = dispatched as DispatchOutcome | undefined;
+  const leftOver = outcome && outcome.workers > 0 ? outcome.failedRanges : [];
+  for (const range of leftOver) {
     if (stats.truncated) break;
     const rest = await fanOutRoom({ ...common, shards: range });
     for (const key of ['recipients', 'delivered', 'gone', 'failed', 'itemsRead', 'pages', 'retries', 'throttled'] as const) stats[key] += rest[key];
