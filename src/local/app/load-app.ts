@@ -1,6 +1,7 @@
 import { ENV, DEFAULTS } from '../../shared/contract';
-import { HANDLERS, type HandlerId, type HandlerSpec } from '../../shared/spec';
+import { handlerSpec, HANDLERS, type HandlerId, type HandlerSpec } from '../../shared/spec';
 import type { EnvValue, LocalAppSpec, LocalFunctionSpec } from '../app-model';
+import { localFunctionName } from '../default-app';
 import { localAuth } from './auth';
 import { assemblyDirectory, readAssets } from './cloud-assembly';
 import { localEnvironment } from './environment';
@@ -78,7 +79,7 @@ export function loadCloudAssemblyApp(dir: string, options: LoadAppOptions = {}):
   const notRunnable = new Map<string, string>();
   const add = (logicalId: string, code: FunctionCode) => {
     const builtIn = builtIns.get(logicalId);
-    functions.set(logicalId, { logicalId, name: builtIn ?? logicalId, label: label(logicalId), builtIn, code });
+    functions.set(logicalId, { logicalId, name: builtIn ? localFunctionName(builtIn) : logicalId, label: label(logicalId), builtIn, code });
   };
   for (const logicalId of required) add(logicalId, codeOf(logicalId));
   const queue = [...required];
@@ -155,7 +156,9 @@ export function loadCloudAssemblyApp(dir: string, options: LoadAppOptions = {}):
     if (isAuthorizer) authEnv = env;
     const functionName = resolveText(prop(resource, 'FunctionName'), scope);
     const names = [fn.name, ...(fn.builtIn ? [fn.logicalId] : []), ...(functionName ? [functionName] : [])];
-    const aliases = [...new Set([...names, ...names.map(localArn), ...(fn.builtIn === 'publish' ? ['publish'] : [])])].filter((n) => n !== fn.name);
+    // A built-in handler also answers to what it answers to in the defaults (its bundle and construct id, e.g. `publish`).
+    const builtInNames = fn.builtIn ? [handlerSpec(fn.builtIn).bundle, handlerSpec(fn.builtIn).constructId] : [];
+    const aliases = [...new Set([...names, ...builtInNames, ...names.map(localArn)])].filter((n) => n !== fn.name);
     const layers = prop(resource, 'Layers');
     if (Array.isArray(layers) && layers.length > 0) {
       warnings.push(`function ${fn.label} uses Lambda layers: the local gateway does not load them (what it requires from a layer must be in the app's node_modules)`);
