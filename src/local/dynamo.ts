@@ -1,10 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { LocalTable } from './app-model';
 import { refuseBrowserRequest } from './internal-http';
 import { listenOnFreePort } from './listen';
-import { ensureTable } from './table';
+import { dynamoJsonCall, ensureTable } from './table';
 
 /**
  * The embedded DynamoDB: dynalite (a DynamoDB wire-protocol server, bundled into the CLI) on loopback, in memory
@@ -28,7 +27,6 @@ export async function startEmbeddedDynamo(options: {
   /** A loopback address. */
   readonly host: string;
   readonly tables: readonly LocalTable[];
-  readonly region: string;
   /** A directory that keeps the data across restarts; in memory when absent. */
   readonly persistDir?: string;
 }): Promise<EmbeddedDynamo> {
@@ -51,18 +49,12 @@ export async function startEmbeddedDynamo(options: {
     await closed;
   };
 
-  const client = new DynamoDBClient({
-    endpoint,
-    region: options.region,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
   try {
-    for (const table of options.tables) await ensureTable(client, table.name, table.spec);
+    const call = dynamoJsonCall(endpoint);
+    for (const table of options.tables) await ensureTable(call, table.name, table.spec);
   } catch (err) {
     await close();
     throw err;
-  } finally {
-    client.destroy();
   }
   return { endpoint, close };
 }

@@ -11,7 +11,9 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 
-const MAX_PACKED_BYTES = 5_000_000;
+// The npm package carries no dev-tool weight: the local gateway's CLI bundles what it needs (dynalite, ws) and no
+// native binaries (LevelDB for --persist is the optional package classic-level, installed by whoever wants it).
+const MAX_PACKED_BYTES = 2_000_000;
 const HANDLERS = ['authorizer', 'connect', 'default', 'disconnect', 'ping', 'send-message'];
 
 const [packJson, tarball] = process.argv.slice(2);
@@ -48,6 +50,10 @@ function category(file) {
 }
 
 const unexpected = files.filter((f) => category(f.path) === undefined).map((f) => f.path);
+const native = files.filter((f) => /\.node$|(^|\/)prebuilds\//.test(f.path)).map((f) => f.path);
+assert.deepEqual(native, [], `native binaries in the tarball:\n  ${native.join('\n  ')}`);
+const devTools = ['dynalite', 'ws', 'level', 'classic-level'].filter((d) => d in (pkg.dependencies ?? {}) || (pkg.bundledDependencies ?? []).includes(d));
+assert.deepEqual(devTools, [], 'the local gateway bundles these: they must not be dependencies of the package');
 assert.deepEqual(unexpected, [], `files that should not be in the tarball:\n  ${unexpected.join('\n  ')}`);
 
 const required = [

@@ -33,12 +33,14 @@ node "$here/check-tarball.js" "$work/pack.json" "$tarball"
 
 cdk_version="$(node -p "require('./package.json').devDependencies['aws-cdk-lib']")"
 constructs_version="$(node -p "require('./package.json').devDependencies['constructs']")"
-echo "== consumer: install the tarball with aws-cdk-lib@$cdk_version constructs@$constructs_version"
+# A WebSocket client for local-chat.js (the package has no runtime dependencies; its gateway bundles its own server).
+ws_version="$(node -p "require('./package.json').devDependencies['ws']")"
+echo "== consumer: install the tarball with aws-cdk-lib@$cdk_version constructs@$constructs_version (and ws@$ws_version, a client)"
 cp "$here/synth-app.js" "$here/local-chat.js" "$work/app/"
 cd "$work/app"
 printf '{\n  "name": "cdk-websocket-chat-consumer",\n  "version": "0.0.0",\n  "private": true\n}\n' > package.json
 npm install --no-audit --no-fund --no-package-lock --loglevel=error \
-  "$tarball" "aws-cdk-lib@$cdk_version" "constructs@$constructs_version"
+  "$tarball" "aws-cdk-lib@$cdk_version" "constructs@$constructs_version" "ws@$ws_version"
 
 echo "== consumer: synthesize the DESIGN §1 example with node"
 node synth-app.js

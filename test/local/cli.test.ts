@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -6,7 +7,7 @@ import * as path from 'node:path';
 import { DynamoDBClient, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { renderPage } from '../../src/local/web';
 import { TABLE } from '../../src/shared/contract';
-import { spawnCli, type CliProcess } from '../support/cli-process';
+import { CLI_BUNDLE, spawnCli, type CliProcess } from '../support/cli-process';
 import { readPageAssets } from '../support/page-assets';
 import { assertRealBundles } from '../support/real-handlers';
 import { TestClient } from '../support/ws-client';
@@ -80,7 +81,7 @@ test('--secret, --stage and --persist: data survives a restart', async () => {
     await client1.send(
       new PutItemCommand({
         TableName: one.table,
-        Item: { [TABLE.partitionKey]: { S: 'kept-row' }, [TABLE.roomId]: { S: 'r' }, [TABLE.userId]: { S: 'u' } },
+        Item: { [TABLE.partitionKey]: { S: 'kept-row' }, [TABLE.sortKey]: { S: TABLE.connectionSk }, [TABLE.userId]: { S: 'u' } },
       }),
     );
     client1.destroy();
@@ -131,6 +132,49 @@ test('serves the chat page embedded in the bundle (the src/local/page files), an
   cli.child.kill('SIGTERM');
   expect((await dana.closed).code).toBe(1001);
   expect((await cli.exited).code).toBe(0);
+});
+
+test('publish: invokes the running gateway\'s publish function through its Invoke API and prints the answer', async () => {
+  const cli = start(['--port', '0', '--quiet']);
+  const { url, wscat } = await banner(cli);
+  const port = new URL(url).port;
+  expect(cli.stdout()).toContain(`npx cdk-websocket-chat-local publish --room lobby --type hello --data '{"x":1}' --port ${port}`);
+  const alice = await TestClient.connect(wscat[0]);
+  const publish = start(['publish', '--room', 'lobby', '--type', 'order.shipped', '--data', '{"order":42}', '--port', port]);
+  expect((await publish.exited).code).toBe(0);
+  expect(JSON.parse(publish.stdout())).toMatchObject({ delivered: 1, gone: 0, failed: 0 });
+  expect(await alice.next('event')).toMatchObject({ type: 'order.shipped', data: { order: 42 }, room_id: 'lobby' });
+
+  // A function error: the message, and a non-zero exit.
+  const invalid = start(['publish', '--room', 'bad room!', '--type', 't', '--port', port]);
+  expect((await invalid.exited).code).toBe(1);
+  expect(invalid.stderr()).toMatch(/^error: publish failed: \w+: .*room/m);
+  await alice.close();
+  cli.child.kill('SIGTERM');
+  await cli.exited;
+
+  // No gateway: a clear message, non-zero.
+  const nobody = start(['publish', '--user', 'alice', '--type', 't', '--port', port]);
+  expect((await nobody.exited).code).toBe(1);
+  expect(nobody.stderr()).toContain(`error: no gateway answers at http://127.0.0.1:${port} (ECONNREFUSED)`);
+});
+
+test('--persist without the optional package classic-level says what to install', async () => {
+  // The bundle run from outside this repository, where classic-level cannot be found.
+  const dir = mkdtempSync(path.join(tmpdir(), 'chat-no-level-'));
+  try {
+    mkdirSync(path.join(dir, 'assets', 'local', 'cli'), { recursive: true });
+    copyFileSync(CLI_BUNDLE, path.join(dir, 'assets', 'local', 'cli', 'index.js'));
+    cpSync(path.join(path.dirname(CLI_BUNDLE), '..', '..', 'handlers'), path.join(dir, 'assets', 'handlers'), { recursive: true });
+    const child = spawn(process.execPath, [path.join(dir, 'assets', 'local', 'cli', 'index.js'), '--port', '0', '--persist', path.join(dir, 'data')], { cwd: dir });
+    let err = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(err).toContain('--persist needs the optional package classic-level: npm install classic-level');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('--help prints the usage and exits 0', async () => {
