@@ -80,6 +80,12 @@ export interface HistoryPage {
 const ENVELOPE_BYTES = 1024;
 
 /**
+ * The largest stored frame (UTF-8 JSON bytes) a `history` answer can hold on its own: a larger one could be stored and
+ * delivered, but never replayed (every page would stop before it, with `has_more` and no messages).
+ */
+export const MAX_REPLAYABLE_FRAME_BYTES = LIMITS.maxHistoryAnswerBytes - ENVELOPE_BYTES - 1;
+
+/**
  * One page of a room's history: up to `limit` live frames after `afterSeq` (or before `beforeSeq`, or the latest),
  * stopping before the answer would pass ~120 KB (API Gateway's 128 KB message limit). `hasMore` says more stored
  * messages lie beyond the page in the requested direction.

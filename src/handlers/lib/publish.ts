@@ -5,7 +5,7 @@ import { postToConnection } from './delivery';
 import type { InvocationContext } from './events';
 import { deliver, emptyStats, FanoutQueryError, listRecipients, type FanoutStats } from './fanout';
 import { encodeFrame, eventFrame, type EventFrame } from './frames';
-import { nextSeq, storeFrame } from './history-store';
+import { MAX_REPLAYABLE_FRAME_BYTES, nextSeq, storeFrame } from './history-store';
 import { errorFields } from './log';
 import { emfFields } from './metrics';
 import { postingDepsFromEnv, postPolicyOf, postTargetOf, type PostingDeps } from './posting-deps';
@@ -117,9 +117,13 @@ export async function publish(input: unknown, deps: PublishDeps, context?: Invoc
   const roomTarget = target.kind === 'room';
   const frameWith = (seq?: number): EventFrame =>
     eventFrame({ eventId, type, data, timestamp, ...(roomTarget ? { roomId: target.id, seq } : {}) });
-  const widest = encodeFrame(frameWith(roomTarget && history ? Number.MAX_SAFE_INTEGER : undefined));
-  if (widest.length > LIMITS.maxMessageBytes) {
-    const error = new PublishValidationError('data', `the event frame would be ${widest.length} bytes; API Gateway's limit is ${LIMITS.maxMessageBytes} bytes`);
+  const stored = roomTarget && !!history;
+  const widest = encodeFrame(frameWith(stored ? Number.MAX_SAFE_INTEGER : undefined));
+  // A room event is stored before it is delivered, and must fit a `history` answer to be replayable.
+  const maxBytes = stored ? MAX_REPLAYABLE_FRAME_BYTES : LIMITS.maxMessageBytes;
+  if (widest.length > maxBytes) {
+    const why = stored ? 'a room event is stored, and must fit a history answer' : "API Gateway's message limit";
+    const error = new PublishValidationError('data', `the event frame would be ${widest.length} bytes; the limit is ${maxBytes} bytes (${why})`);
     deps.log({ level: 'warn', ...base, outcome: 'invalid', ...errorFields(error) });
     throw error;
   }
