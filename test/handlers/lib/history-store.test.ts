@@ -1,6 +1,6 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { messageFrame, type StoredFrame } from '../../../src/handlers/lib/frames';
-import { latestSeq, nextSeq, readHistory, storeFrame, type HistoryQuery } from '../../../src/handlers/lib/history-store';
+import { latestSeq, MAX_REPLAYABLE_FRAME_BYTES, nextSeq, readHistory, storeFrame, type HistoryQuery } from '../../../src/handlers/lib/history-store';
 import { LIMITS, MESSAGES } from '../../../src/shared/contract';
 import { startHandlerFixture, type HandlerFixture } from '../../support/handler-fixture';
 
@@ -228,6 +228,24 @@ describe('the answer stops before ~120 KB', () => {
     expect(seqsOf(page)).toEqual(range(8 - fit + 1, 8));
     expect(page.hasMore).toBe(false);
   });
+});
+
+test('MAX_REPLAYABLE_FRAME_BYTES is exactly the largest frame an answer holds alone (publish refuses larger room events)', async () => {
+  const table = await messagesTable();
+  const sized = (seq: number, bytes: number) => {
+    const f = frame('r', seq, '');
+    return frame('r', seq, 'w'.repeat(bytes - Buffer.byteLength(JSON.stringify(f))));
+  };
+  await storeFrame(fx.dynamo.client, table, sized(1, MAX_REPLAYABLE_FRAME_BYTES), NOW_S, DAY);
+  await storeFrame(fx.dynamo.client, table, sized(2, MAX_REPLAYABLE_FRAME_BYTES + 1), NOW_S, DAY);
+  expect(Buffer.byteLength(JSON.stringify(sized(2, MAX_REPLAYABLE_FRAME_BYTES + 1)))).toBe(MAX_REPLAYABLE_FRAME_BYTES + 1);
+
+  const first = await read(table, { afterSeq: 0, limit: 100 });
+  expect(seqsOf(first)).toEqual([1]);
+  expect(first.hasMore).toBe(true);
+  // One byte larger: no page can ever hold it.
+  const stuck = await read(table, { afterSeq: 1, limit: 100 });
+  expect(stuck).toEqual({ messages: [], hasMore: true });
 });
 
 test('limit 100 with more stored: 100 and has_more; it reads one item more than asked, not the room', async () => {
