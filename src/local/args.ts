@@ -9,7 +9,8 @@ export interface CliOptions {
   readonly quiet: boolean;
   readonly port: number;
   readonly host: string;
-  readonly stage: string;
+  /** Undefined with `--app` and no `--stage`: the app's stage. */
+  readonly stage?: string;
   readonly secret?: string;
   readonly idleTimeoutSeconds: number;
   readonly maxDurationSeconds: number;
@@ -19,6 +20,14 @@ export interface CliOptions {
   readonly maxEnvironments?: number;
   /** Execution environments of one function (undefined: the gateway's default). */
   readonly maxEnvironmentsPerFunction?: number;
+  /** `--app`: a cloud assembly (or the app directory holding `cdk.out`) to run instead of the library's defaults. */
+  readonly appDir?: string;
+  /** `--stack`: which chat of the assembly (a stack, or `STACK/CHAT`). */
+  readonly stack?: string;
+  /** `--jwks-url`: the key set a `ChatAuth.jwks` app's authorizer fetches. */
+  readonly jwksUrl?: string;
+  /** `--env KEY=VALUE` (repeatable): set in every function's environment, over the app's values. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** A bad command line: the CLI prints the message and the usage on stderr and exits non-zero. */
@@ -39,12 +48,17 @@ API Gateway stage, running the same handler bundles the construct deploys, on an
 Options:
   --port <n>            port of the WebSocket endpoint and @connections API, 0 = any free port  [8080]
   --host <address>      interface to listen on                                                   [127.0.0.1]
-  --stage <name>        stage name, the URL path: ws://host:port/<stage>                         [${DEFAULTS.stageName}]
+  --stage <name>        stage name, the URL path: ws://host:port/<stage>               [${DEFAULTS.stageName}; --app: the app's]
   --secret <key>        HS256 key the authorizer verifies tokens with                            [random]
   --idle-timeout <s>    close a connection (1001) after this many seconds without client frames  [${LIMITS.idleTimeoutSeconds}]
   --max-duration <s>    close every connection (1001) this many seconds after it opened          [${LIMITS.maxConnectionSeconds}]
   --persist <dir>       keep the DynamoDB data in <dir> across restarts                          [in memory]
   --handlers <dir>      directory of handler bundles (<name>.lambda/index.js)                    [assets/handlers]
+  --app <dir>           run your own app from its cloud assembly (cdk.out, or the app's directory):
+                        its stage, routes (addRoute handlers too), auth and limits         [the library's defaults]
+  --stack <name>        with --app: the stack (or STACK/CHAT) when the assembly has several chats
+  --jwks-url <url>      with --app, for a ChatAuth.jwks app: the key set its authorizer fetches  [a local key pair's]
+  --env <KEY=VALUE>     set KEY in every function's environment, over the app's value (repeatable)
   --max-environments <n>
                         Lambda execution environments of all functions together; beyond them
                         invocations queue (a deployed Lambda would throttle)                     [${DEFAULT_MAX_ENVIRONMENTS}]
@@ -65,7 +79,7 @@ answer, and exits non-zero on a function error or when no gateway answers.
 const STAGE_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 
 export function parseCliArgs(argv: readonly string[]): CliOptions {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
     ({ values } = parseArgs({
       args: [...argv],
@@ -82,6 +96,10 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
         'handlers': { type: 'string' },
         'max-environments': { type: 'string' },
         'max-environments-per-function': { type: 'string' },
+        'app': { type: 'string' },
+        'stack': { type: 'string' },
+        'jwks-url': { type: 'string' },
+        'env': { type: 'string', multiple: true },
         'quiet': { type: 'boolean' },
         'help': { type: 'boolean', short: 'h' },
       },
@@ -90,12 +108,14 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     throw new UsageError((err as Error).message);
   }
   const str = (name: string) => values[name] as string | undefined;
+  const app = appOptions(str('app'), str('stack'), str('jwks-url'), values.env as unknown as string[] | undefined);
 
   const port = integerIn(str('port'), '--port', 0, 65535) ?? 8080;
   const host = str('host') ?? '127.0.0.1';
   if (host === '') throw new UsageError('--host must not be empty');
-  const stage = str('stage') ?? DEFAULTS.stageName;
-  if (!STAGE_PATTERN.test(stage)) throw new UsageError(`--stage "${stage}": use 1-128 letters, digits, '-' or '_'`);
+  // With --app, the app's own stage unless --stage says otherwise.
+  const stage = str('stage') ?? (app.appDir === undefined ? DEFAULTS.stageName : undefined);
+  if (stage !== undefined && !STAGE_PATTERN.test(stage)) throw new UsageError(`--stage "${stage}": use 1-128 letters, digits, '-' or '_'`);
   const secret = str('secret');
   if (secret !== undefined && Buffer.byteLength(secret) < 32) {
     throw new UsageError('--secret must be at least 32 bytes (an HS256 key has at least 256 bits, RFC 7518)');
@@ -104,6 +124,9 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
   if (persistDir === '') throw new UsageError('--persist needs a directory');
   const handlersDir = str('handlers');
   if (handlersDir === '') throw new UsageError('--handlers needs a directory');
+  if (handlersDir !== undefined && app.appDir !== undefined) {
+    throw new UsageError("--handlers does not apply with --app: the app's handlers come from its cloud assembly");
+  }
 
   return {
     help: values.help === true,
@@ -118,7 +141,40 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     handlersDir,
     maxEnvironments: integerIn(str('max-environments'), '--max-environments', 1, 1024),
     maxEnvironmentsPerFunction: integerIn(str('max-environments-per-function'), '--max-environments-per-function', 1, 1024),
+    ...app,
   };
+}
+
+/** Lambda's environment variable names. */
+const ENV_KEY_PATTERN = /^[A-Za-z][A-Za-z0-9_]*$/;
+
+/** `--app`, `--stack`, `--jwks-url`, `--env`. */
+function appOptions(
+  appDir: string | undefined,
+  stack: string | undefined,
+  jwksUrl: string | undefined,
+  envPairs: readonly string[] | undefined,
+): Pick<CliOptions, 'appDir' | 'stack' | 'jwksUrl' | 'env'> {
+  if (appDir === '') throw new UsageError('--app needs a directory (the cloud assembly cdk synth wrote, e.g. cdk.out)');
+  if (stack !== undefined && (stack === '' || appDir === undefined)) throw new UsageError('--stack needs --app (it picks a chat of the cloud assembly)');
+  if (jwksUrl !== undefined) {
+    if (appDir === undefined) throw new UsageError("--jwks-url needs --app with a ChatAuth.jwks app (the library's defaults use HS256)");
+    let protocol: string | undefined;
+    try {
+      protocol = new URL(jwksUrl).protocol;
+    } catch {
+      protocol = undefined;
+    }
+    if (protocol !== 'http:' && protocol !== 'https:') throw new UsageError(`--jwks-url "${jwksUrl}": expected an http:// or https:// URL`);
+  }
+  let env: Record<string, string> | undefined;
+  for (const pair of envPairs ?? []) {
+    const eq = pair.indexOf('=');
+    const key = eq < 0 ? '' : pair.slice(0, eq);
+    if (!ENV_KEY_PATTERN.test(key)) throw new UsageError(`--env "${pair}": expected KEY=VALUE (KEY: a letter, then letters, digits or '_')`);
+    (env ??= {})[key] = pair.slice(eq + 1);
+  }
+  return { appDir, stack, jwksUrl, env };
 }
 
 /** `cdk-websocket-chat-local publish …` */

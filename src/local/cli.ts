@@ -1,3 +1,6 @@
+import { AppLoadError } from './app/errors';
+import { loadCloudAssemblyApp } from './app/load-app';
+import type { LocalAppSpec } from './app-model';
 import { parseCliArgs, parsePublishArgs, UsageError, USAGE, type CliOptions } from './args';
 import { formatBanner, networkExposureWarning } from './banner';
 import { DEV_TOKEN_TTL_SECONDS } from './dev-token';
@@ -31,9 +34,24 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
   // The gateway's own SDK client (table creation) would warn about the local Node.js version: not the user's concern.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const log = options.quiet ? undefined : (line: string) => console.log(`[${new Date().toISOString().slice(11, 23)}] ${line}`);
+  // --app: the user's own synthesized app instead of the library's defaults.
+  let app: LocalAppSpec | undefined;
+  if (options.appDir !== undefined) {
+    try {
+      app = loadCloudAssemblyApp(options.appDir, { stack: options.stack, env: options.env, jwksUrl: options.jwksUrl });
+    } catch (err) {
+      if (!(err instanceof AppLoadError)) throw err;
+      process.stderr.write(`error: ${err.message}\n`);
+      return 1;
+    }
+  }
   let gateway: LocalGateway;
   try {
     gateway = await startLocalGateway({
+      app,
+      jwksUrl: options.jwksUrl,
+      // (With --app the loader has set --env in every function, and left unresolved variables out of its warnings.)
+      handlerEnv: app ? undefined : options.env,
       port: options.port,
       host: options.host,
       stage: options.stage,

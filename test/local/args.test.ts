@@ -66,9 +66,42 @@ test.each([
 });
 
 test('usage lists every flag', () => {
-  for (const flag of ['--port', '--host', '--stage', '--secret', '--idle-timeout', '--max-duration', '--persist', '--help', '--max-environments', '--max-environments-per-function', 'publish', '--idempotency-key']) {
+  for (const flag of [
+    '--port', '--host', '--stage', '--secret', '--idle-timeout', '--max-duration', '--persist', '--help', '--max-environments',
+    '--max-environments-per-function', 'publish', '--idempotency-key', '--app', '--stack', '--jwks-url', '--env',
+  ]) {
     expect(USAGE).toContain(flag);
   }
+});
+
+test('--app, --stack, --jwks-url and repeated --env; with --app the stage is the app\'s unless --stage says', () => {
+  expect(parseCliArgs(['--app', 'cdk.out', '--stack', 'Prod/Chat', '--jwks-url', 'https://idp.example.com/jwks.json', '--env', 'A=1', '--env', 'B=x=y', '--env', 'EMPTY=', '--env', 'A=2']))
+    .toMatchObject({
+      appDir: 'cdk.out',
+      stack: 'Prod/Chat',
+      jwksUrl: 'https://idp.example.com/jwks.json',
+      env: { A: '2', B: 'x=y', EMPTY: '' },
+      stage: undefined,
+    });
+  expect(parseCliArgs(['--app', 'cdk.out', '--stage', 'beta']).stage).toBe('beta');
+  // --env applies to the library's defaults too.
+  expect(parseCliArgs(['--env', 'LOG_LEVEL=debug'])).toMatchObject({ appDir: undefined, env: { LOG_LEVEL: 'debug' }, stage: 'dev' });
+});
+
+test.each([
+  [['--app', ''], /--app needs a directory/],
+  [['--stack', 'S'], /--stack needs --app/],
+  [['--app', 'cdk.out', '--stack', ''], /--stack needs --app/],
+  [['--jwks-url', 'https://idp/jwks.json'], /--jwks-url needs --app with a ChatAuth\.jwks app/],
+  [['--app', 'cdk.out', '--jwks-url', 'not a url'], /--jwks-url "not a url": expected an http:\/\/ or https:\/\/ URL/],
+  [['--app', 'cdk.out', '--jwks-url', 'file:///etc/jwks.json'], /expected an http:\/\/ or https:\/\/ URL/],
+  [['--env', 'NOEQUALS'], /--env "NOEQUALS": expected KEY=VALUE/],
+  [['--env', '=value'], /expected KEY=VALUE/],
+  [['--env', '1A=x'], /expected KEY=VALUE/],
+  [['--app', 'cdk.out', '--handlers', 'dir'], /--handlers does not apply with --app/],
+])('%j is a usage error', (argv, message) => {
+  expect(() => parseCliArgs(argv)).toThrow(UsageError);
+  expect(() => parseCliArgs(argv)).toThrow(message);
 });
 
 test('the wscat line quotes the URL for shells', () => {
