@@ -1,6 +1,9 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { Fn } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { generateKeyPair } from 'jose';
+import { exportJWK, generateKeyPair } from 'jose';
 import { chatStack, queryFunction } from './chat-app';
 import { removeSynthesizedApps, synth } from './synth';
 import { ChatAuth } from '../../../src';
@@ -45,14 +48,35 @@ exports.handler = async (event) => {
   return { statusCode: 200 };
 };`;
 
-/** An app with the `query` route (an asset directory) and the `whoami` route (inline code), both using the AWS SDK. */
+/**
+ * An app with the `query` route (an asset directory) and the `whoami` route (inline code), both using the AWS SDK, and
+ * a function the query route names in its environment (`WORKER`, run by name through the Invoke API).
+ */
 function appWithRoutes(id: string, nodeModules: boolean) {
   return synth((app) => {
     chatStack(app, id, {}, (stack, chat) => {
-      chat.addRoute('query', queryFunction(stack, 'Query', { GREETING: Fn.importValue('GreetingOfAnotherStack') }));
+      const worker = new lambda.Function(stack, 'Worker', {
+        runtime: lambda.Runtime.NODEJS_22_X,
+        handler: 'index.handler',
+        functionName: `${id.toLowerCase()}-worker`,
+        code: lambda.Code.fromInline('exports.handler = async (event, context) => ({ echo: event, name: context.functionName });'),
+      });
+      chat.addRoute('query', queryFunction(stack, 'Query', { GREETING: Fn.importValue('GreetingOfAnotherStack'), WORKER: worker.functionArn }));
       chat.addRoute('whoami', new lambda.Function(stack, 'WhoAmI', { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline(WHOAMI) }));
     });
   }, { nodeModules });
+}
+
+function lambdaClient(gateway: LocalGateway): LambdaClient {
+  const client = new LambdaClient({ endpoint: gateway.lambdaEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  open.push({ close: () => client.destroy() });
+  return client;
+}
+
+async function invoke(client: LambdaClient, name: string, payload: unknown): Promise<unknown> {
+  const out = await client.send(new InvokeCommand({ FunctionName: name, Payload: Buffer.from(JSON.stringify(payload)) }));
+  expect(out.FunctionError).toBeUndefined();
+  return JSON.parse(Buffer.from(out.Payload!).toString('utf8'));
 }
 
 describe("an app with its own routes (an asset, inline code), whose handlers use the AWS SDK from the app's node_modules", () => {
@@ -81,6 +105,21 @@ describe("an app with its own routes (an asset, inline code), whose handlers use
     bob.send({ action: 'whoami' });
     const [you] = await bob.waitFor((f) => f.action === 'you');
     expect(you.user_id).toBe('bob');
+  });
+
+  test("the Invoke API answers to the app's names: publish reaches a room, a function by its FunctionName, logical ID or ARN", async () => {
+    const app = loadCloudAssemblyApp(synthesized.outdir, { env: { GREETING: 'x' } });
+    const gateway = await start(app);
+    const client = lambdaClient(gateway);
+    const frank = await connect(gateway, 'frank', 'news');
+    expect(await invoke(client, 'publish', { room_id: 'news', type: 'headline', data: { title: 'local' } })).toMatchObject({ delivered: 1 });
+    const [event] = await frank.waitFor((f) => f.action === 'event');
+    expect(event).toMatchObject({ type: 'headline', data: { title: 'local' }, room_id: 'news' });
+
+    const worker = app.functions.find((f) => f.name.startsWith('Worker'))!;
+    for (const name of ['queryapp-worker', worker.name, `arn:aws:lambda:us-east-1:000000000000:function:${worker.name}`]) {
+      expect(await invoke(client, name, { n: 1 })).toEqual({ echo: { n: 1 }, name: worker.name });
+    }
   });
 
   test('an environment reference the gateway cannot resolve is a warning, and the handler runs without it', async () => {
@@ -130,5 +169,25 @@ describe('a ChatAuth.jwks app', () => {
     const refused = TestClient.connect(`${gateway.url}?room_id=lobby&token=${forged}`);
     await expect(refused).rejects.toBeInstanceOf(HandshakeRejected);
     await expect(refused).rejects.toMatchObject({ statusCode: 401 });
+  });
+
+  test("with --jwks-url, the authorizer verifies the identity provider's tokens (here a key set served by the test)", async () => {
+    const { privateKey, publicKey } = await generateKeyPair('RS256');
+    const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'idp-key', alg: 'RS256', use: 'sig' }] });
+    const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(jwks));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    open.push({ close: () => new Promise((resolve) => server.close(resolve)) });
+    const jwksUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`;
+
+    const gateway = await start(loadCloudAssemblyApp(synthesized.outdir, { jwksUrl }));
+    expect(gateway.auth).toMatchObject({ mode: 'jwks', jwksUrl, canSign: false });
+    const token = await signToken(privateKey, { sub: 'gina', iss: 'https://idp.example.com/', aud: 'chat' }, { alg: 'RS256', kid: 'idp-key' });
+    const gina = await TestClient.connect(`${gateway.url}?room_id=lobby&token=${token}`);
+    open.push({ close: () => gina.ws.close() });
+    gina.send({ action: 'ping' });
+    await gina.waitFor((f) => f.action === 'pong');
+    // The wrong audience is refused as on AWS.
+    const wrongAudience = await signToken(privateKey, { sub: 'gina', iss: 'https://idp.example.com/', aud: 'other' }, { alg: 'RS256', kid: 'idp-key' });
+    await expect(TestClient.connect(`${gateway.url}?room_id=lobby&token=${wrongAudience}`)).rejects.toMatchObject({ statusCode: 401 });
   });
 });
