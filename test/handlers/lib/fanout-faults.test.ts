@@ -1,0 +1,185 @@
+import { encodeFrame } from '../../../src/handlers/lib/frames';
+import { createManagementClient, type SignedConnectionsApi } from '../../../src/handlers/lib/management';
+import { broadcastToRoom } from '../../../src/handlers/lib/room-broadcast';
+import type { Reply } from '../../support/connections-server';
+import { allConnectionIds, idRange, nowSeconds, seedConnections, type SeedRow } from '../../support/connections-table';
+import { LOCAL_CREDENTIALS } from '../../support/dynalite';
+import { startHandlerFixture, type FixtureDeps, type HandlerFixture } from '../../support/handler-fixture';
+
+/**
+ * A broadcast against a real HTTP `@connections` stand-in that answers with every kind of fault, timeouts scaled down
+ * (attempts of 100-300 ms, deadlines of a few seconds through the invocation's remaining time). No assertion is on
+ * speed: only on who was posted to, how often, in which order, and that nothing arrived after the deadline.
+ */
+
+let fx: HandlerFixture;
+/** Sockets matching the fan-out concurrency (as the handlers' client is built): a hanging post holds only its own. */
+let management: SignedConnectionsApi;
+const arrivals = new Map<number, number>();
+beforeAll(async () => {
+  fx = await startHandlerFixture();
+  management = createManagementClient({ endpoint: fx.server.endpoint, maxSockets: 100, region: 'us-east-1', credentials: async () => LOCAL_CREDENTIALS });
+});
+beforeEach(() => {
+  arrivals.clear();
+  // Arrival time of each post, by its index in `received`.
+  fx.server.onPost = () => arrivals.set(fx.server.received.length - 1, Date.now());
+});
+afterEach(() => fx.server.reset());
+afterAll(async () => {
+  management.destroy();
+  await fx.close();
+});
+
+const FRAME = encodeFrame({ action: 'message', message_id: 'm', room_id: 'r', seq: 1, user_id: 'u', message: 'fault mix', timestamp: '2030-01-01T00:00:00.000Z' });
+
+async function setup(rows: SeedRow[], env: Record<string, string>): Promise<FixtureDeps> {
+  const deps = await fx.deps({ FANOUT_RATE_BUDGET: '100000', ...env }, { management });
+  await seedConnections(fx.dynamo.client, deps.config.tableName, rows);
+  return deps;
+}
+
+function postCounts(): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const p of fx.server.received) counts.set(p.connectionId, (counts.get(p.connectionId) ?? 0) + 1);
+  return counts;
+}
+
+/** The kinds of connection of the mix: how the server answers each attempt, and what must come of it. */
+const MIX: Array<{ kind: string; count: number; replies: Reply[]; posts: number; outcome: 'delivered' | 'gone' | 'failed' }> = [
+  { kind: 'ok', count: 20, replies: [200], posts: 1, outcome: 'delivered' },
+  { kind: 'gone', count: 5, replies: [410], posts: 1, outcome: 'gone' },
+  { kind: 'throttled', count: 5, replies: [429, 200], posts: 2, outcome: 'delivered' },
+  { kind: 'throttled-twice', count: 2, replies: [429, 429, 200], posts: 3, outcome: 'delivered' },
+  { kind: 'flaky', count: 5, replies: [503, 200], posts: 2, outcome: 'delivered' },
+  { kind: 'flaky-502', count: 2, replies: [502, 200], posts: 2, outcome: 'delivered' },
+  { kind: 'broken', count: 3, replies: [500], posts: 3, outcome: 'failed' },
+  { kind: 'forbidden', count: 2, replies: [403], posts: 1, outcome: 'failed' },
+  { kind: 'too-large', count: 2, replies: [413], posts: 1, outcome: 'failed' },
+  { kind: 'bad-request', count: 1, replies: [400], posts: 1, outcome: 'failed' },
+  { kind: 'hang-once', count: 4, replies: ['hang', 200], posts: 2, outcome: 'delivered' },
+  { kind: 'hang-then-gone', count: 1, replies: ['hang', 410], posts: 2, outcome: 'gone' },
+  { kind: 'hang-always', count: 2, replies: ['hang'], posts: 3, outcome: 'failed' },
+];
+
+function mixRows(): { rows: SeedRow[]; ids: Record<string, string[]>; expired: string[]; elsewhere: string[] } {
+  const ids: Record<string, string[]> = {};
+  const rows: SeedRow[] = [];
+  for (const { kind, count, replies } of MIX) {
+    ids[kind] = idRange(kind, count);
+    for (const id of ids[kind]) {
+      rows.push({ id, room: 'r' });
+      fx.server.script(id, ...replies);
+    }
+  }
+  const expired = idRange('expired', 5);
+  const elsewhere = idRange('elsewhere', 5);
+  rows.push(...expired.map((id) => ({ id, room: 'r', ttl: nowSeconds() - 1 })), ...elsewhere.map((id) => ({ id, room: 'other' })));
+  return { rows, ids, expired, elsewhere };
+}
+
+test('the fault mix: exactly the 410 rows deleted, every eventually-live connection reached, retries only after every first attempt', async () => {
+  const { rows, ids, expired, elsewhere } = mixRows();
+  const deps = await setup(rows, { POST_TIMEOUT_MS: '150', FANOUT_CONCURRENCY: '10' });
+
+  const started = Date.now();
+  const stats = await broadcastToRoom(deps, { roomId: 'r', frame: FRAME, startedMs: started }, 20_000);
+
+  const counts = postCounts();
+  const expected = { delivered: 0, gone: 0, failed: 0 };
+  for (const { kind, posts, outcome } of MIX) {
+    for (const id of ids[kind]) expect([kind, id, counts.get(id)]).toEqual([kind, id, posts]);
+    expected[outcome] += ids[kind].length;
+  }
+  for (const id of [...expired, ...elsewhere]) expect(counts.get(id)).toBeUndefined();
+  const recipients = expected.delivered + expected.gone + expected.failed;
+  expect(stats).toMatchObject({ ...expected, recipients, truncated: false, throttled: 5 + 2 * 2 });
+  // Every connection that eventually answered 200 got the frame.
+  const live = MIX.filter((m) => m.outcome === 'delivered').flatMap((m) => ids[m.kind]);
+  expect(fx.server.deliveredIds()).toEqual([...live].sort());
+  for (const id of live) expect(fx.server.deliveredTo(id)).toEqual([JSON.parse(FRAME.toString())]);
+
+  // Only 410 ever deletes a row.
+  const goneIds = [...ids.gone, ...ids['hang-then-gone']];
+  const remaining = await allConnectionIds(fx.dynamo.client, deps.config.tableName);
+  expect(remaining).toEqual(rows.map((r) => r.id).filter((id) => !goneIds.includes(id)).sort());
+
+  // Every connection's first attempt arrived before any retry.
+  const firstRetry = fx.server.received.findIndex((p, i) => fx.server.received.slice(0, i).some((q) => q.connectionId === p.connectionId));
+  const firstAttempts = new Set<string>();
+  fx.server.received.slice(0, firstRetry).forEach((p) => firstAttempts.add(p.connectionId));
+  expect(firstAttempts.size).toBe(stats.recipients);
+  // Nothing arrived after the deadline (20 s less the 1 s reserve).
+  expect(Math.max(...arrivals.values())).toBeLessThanOrEqual(started + 19_000);
+});
+
+test('a deadline that cuts the retries: nothing starts that could not finish before it; what was read is accounted for', async () => {
+  const { rows, ids } = mixRows();
+  const deps = await setup(rows, { POST_TIMEOUT_MS: '300', FANOUT_CONCURRENCY: '100', POST_BACKOFF_BASE_MS: '1' });
+
+  const started = Date.now();
+  // 1.9 s left, 1 s of it in reserve: a deadline 0.9 s away; attempts of 0.3 s.
+  const stats = await broadcastToRoom(deps, { roomId: 'r', frame: FRAME, startedMs: started }, 1_900);
+
+  // No attempt arrived later than the deadline less an attempt's time-out.
+  expect(Math.max(...arrivals.values())).toBeLessThanOrEqual(started + 900);
+  expect(stats.delivered + stats.gone + stats.failed).toBe(stats.recipients);
+  // Everything answered 200 at once arrives (all first attempts start together).
+  for (const id of ids.ok) expect(fx.server.deliveredTo(id)).toHaveLength(1);
+  // Connections whose attempts hang never got more attempts than fit.
+  for (const id of ids['hang-always']) expect(postCounts().get(id)!).toBeLessThanOrEqual(3);
+  // Only 410s deleted rows, whatever was cut.
+  const remaining = new Set(await allConnectionIds(fx.dynamo.client, deps.config.tableName));
+  const goneAnswered = new Set(fx.server.received.filter((p) => p.reply === 410).map((p) => p.connectionId));
+  for (const row of rows) expect(remaining.has(row.id)).toBe(!goneAnswered.has(row.id));
+});
+
+test('400 of 2,000 connections hang: every healthy connection is reached once, before any retry of a hanging one', async () => {
+  const healthy = idRange('ok', 1600);
+  const hanging = idRange('hang', 400);
+  const all = [...healthy, ...hanging];
+  for (const id of hanging) fx.server.script(id, 'hang');
+  // Attempts of 400 ms: with the client, the server and dynalite sharing one event loop, 100 posts in flight take up to
+  // ~100 ms each here; a time-out near that would time healthy posts out too.
+  const deps = await setup(all.map((id) => ({ id, room: 'big', membershipOnly: true })), { POST_TIMEOUT_MS: '400', FANOUT_CONCURRENCY: '100' });
+
+  const started = Date.now();
+  const stats = await broadcastToRoom(deps, { roomId: 'big', frame: FRAME, startedMs: started }, 25_000);
+
+  const counts = postCounts();
+  for (const id of healthy) expect(counts.get(id)).toBe(1);
+  expect(fx.server.deliveredIds()).toEqual(healthy);
+  expect(stats).toMatchObject({ recipients: 2000, delivered: 1600, gone: 0, failed: 400, truncated: false });
+  for (const id of hanging) expect(counts.get(id)).toBe(3);
+
+  // First attempts (every connection's) before any retry.
+  const seen = new Set<string>();
+  let firstRetry = -1;
+  fx.server.received.forEach((p, i) => {
+    if (firstRetry < 0 && seen.has(p.connectionId)) firstRetry = i;
+    seen.add(p.connectionId);
+  });
+  expect(firstRetry).toBe(2000);
+  expect(new Set(fx.server.received.slice(0, 2000).map((p) => p.connectionId)).size).toBe(2000);
+  // Hanging connections keep their rows (a timeout is not a 410).
+  expect(await allConnectionIds(fx.dynamo.client, deps.config.tableName)).toHaveLength(2000);
+  expect(Math.max(...arrivals.values())).toBeLessThanOrEqual(started + 24_000);
+});
+
+test('hanging connections with a short deadline: the healthy ones are still reached (first attempts come first)', async () => {
+  const healthy = idRange('ok', 600);
+  const hanging = idRange('hang', 200);
+  for (const id of hanging) fx.server.script(id, 'hang');
+  const deps = await setup([...healthy, ...hanging].map((id) => ({ id, room: 'big', membershipOnly: true })), { POST_TIMEOUT_MS: '400', FANOUT_CONCURRENCY: '100' });
+
+  const started = Date.now();
+  // A deadline 3 s away: the first pass (200 posts hanging 0.4 s on 100 workers, ~1 s) fits in it with room to spare;
+  // the hanging connections' retries (two more rounds of 0.4 s) may or may not.
+  const stats = await broadcastToRoom(deps, { roomId: 'big', frame: FRAME, startedMs: started }, 4_000);
+
+  expect(fx.server.deliveredIds()).toEqual(healthy);
+  for (const id of healthy) expect(fx.server.postsTo(id)).toHaveLength(1);
+  expect(stats.delivered).toBe(600);
+  expect(stats.failed).toBe(200);
+  expect(Math.max(...arrivals.values())).toBeLessThanOrEqual(started + 3_000);
+});
