@@ -1,4 +1,5 @@
 import { awscdk, javascript, typescript } from 'projen';
+import { addClientPackage } from './projenrc/client';
 
 /** Runtime code bundled by esbuild: never part of the jsii (CommonJS) compile. */
 const RUNTIME_SOURCES = ['src/handlers/**/*.lambda.ts', 'src/handlers/lib/**/*.ts', 'src/local/**/*.ts'];
@@ -223,4 +224,5 @@ project.addTask('test:consumer', {
   exec: 'bash test/consumer/consumer-test.sh',
 });
 
+addClientPackage(project);
 project.synth();
