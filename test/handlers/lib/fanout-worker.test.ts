@@ -214,6 +214,31 @@ test('cut by its deadline: throws (Lambda retries it) after marking only the sha
   expect(await marks(deps, e.broadcast_id)).toEqual(shardsWithMembers(MEMBERS, 0, 15));
 });
 
+test('a shard whose member still waited for a retry when the deadline came is not marked (its retry is the next attempt\'s)', async () => {
+  const deps = await fx.deps({ FANOUT_CONCURRENCY: '1', POST_TIMEOUT_MS: '1000' });
+  await seedConnections(fx.dynamo.client, deps.config.tableName, MEMBERS.map((id) => ({ id, room: 'big' })));
+  const [first, second, third] = shardsWithMembers(MEMBERS, 0, 15);
+  // A member of the first shard answers 503 once: its retry waits for the end of the first pass.
+  const flaky = inShards(MEMBERS, first, first)[0];
+  fx.server.script(flaky, 503, 200);
+  // The clock jumps once the first three shards were posted to (and one more): the first pass is cut in the fourth.
+  const cutAfter = inShards(MEMBERS, first, third).length + 1;
+  let skew = 0;
+  fx.server.onPost = () => {
+    if (fx.server.received.length === cutAfter) skew = 60_000;
+  };
+  const e = event({ shard_from: 0, shard_to: 15 });
+  await expect(runFanoutWorker(e, { ...deps, now: () => Date.now() + skew }, { getRemainingTimeInMillis: () => 10_000 })).rejects.toThrow(/ran out of time/);
+
+  expect(fx.server.postsTo(flaky).map((p) => p.reply)).toEqual([503]);
+  expect(await marks(deps, e.broadcast_id)).toEqual([second, third]);
+
+  fx.server.reset();
+  await runFanoutWorker(e, deps, { getRemainingTimeInMillis: () => 10_000 });
+  expect(fx.server.deliveredTo(flaky)).toHaveLength(1);
+  expect(fx.server.postsTo(inShards(MEMBERS, second, second)[0])).toEqual([]);
+});
+
 test('a progress mark that cannot be written is logged; the worker still finishes', async () => {
   // A client whose PutItem fails (a fault the local server cannot produce on demand); reads and deletes work.
   const dynamo = new DynamoDBClient({ endpoint: fx.dynamo.endpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS });
