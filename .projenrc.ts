@@ -145,17 +145,18 @@ project.addTask('dev', {
 
 // Benchmarks (issue: fan-out, DynamoDB reads, cold start): not part of `npm test`.
 project.addTask('bench', {
-  description: 'Fan-out throughput, DynamoDB reads and cold starts; writes bench/results.json and BENCHMARKS.md',
+  description: 'Fan-out, large rooms, cold starts, history and push costs; writes bench/results.json and BENCHMARKS.md (--quick: a CI-size run)',
   // The SDK's notice that it will need Node 22 from 2027 would fill the output.
   env: { NODE_NO_WARNINGS: '1' },
   steps: [
     { spawn: 'bundle' },
     {
-      exec: 'esbuild bench/run.ts bench/fanout-worker.ts bench/cold-start-probe.ts bench/connections-server.ts '
-        + '--bundle --platform=node --target=node20 --outdir=bench/tmp --external:dynalite --external:esbuild '
+      exec: 'esbuild bench/run.ts bench/probe.ts bench/cold-start-probe.ts bench/connections-server.ts bench/dynalite-server.ts '
+        + 'bench/lambda-host.ts --bundle --platform=node --target=node20 --outdir=bench/tmp --external:dynalite --external:esbuild '
         + '--tsconfig=tsconfig.dev.json --log-level=warning',
     },
-    { exec: 'node bench/tmp/run.js' },
+    // Flags: --quick, --only, --workers, --bucket, --burst, --rate-budget, --scaled-bucket, --rooms (bench/run.ts).
+    { exec: 'node bench/tmp/run.js', receiveArgs: true },
   ],
 });
 project.eslint?.addLintPattern('bench');

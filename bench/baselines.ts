@@ -1,11 +1,13 @@
 /**
- * The approaches users copy today, written as they are published, on the same SDK clients as ours:
- * - `sequential`: one awaited post after another over the room (the loop of the most copied handler);
- * - `scanUnbounded`: Scan the whole table and `Promise.all` every post at once (AWS's sample chat app).
- * Both delete on 410 like ours, so the work per connection is the same.
+ * The approaches users copy today, written as they are published, on data model v2 and the same SDK clients:
+ * - `sequential`: Query the room, one awaited post after another (the loop of the most copied handler);
+ * - `scanUnbounded`: Scan the whole table and `Promise.all` every post at once (AWS's sample chat app);
+ * - `handWrittenPush`: what a backend would write by hand to push to a user or a room without `publish` — a Query of
+ *   the user's (or room's) index and an `ApiGatewayManagementApiClient` post to each connection, all at once.
+ * All delete the connection's items on 410 like ours, so the work per connection is the same.
  */
 import { ApiGatewayManagementApiClient, GoneException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import { DeleteItemCommand, DynamoDBClient, QueryCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, DynamoDBClient, QueryCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { TABLE } from '../src/shared/contract';
 
 export interface BaselineStats {
@@ -15,43 +17,56 @@ export interface BaselineStats {
 }
 
 async function post(
-  management: ApiGatewayManagementApiClient, dynamo: DynamoDBClient, tableName: string, id: string, data: string,
+  management: ApiGatewayManagementApiClient, dynamo: DynamoDBClient, tableName: string, id: string, data: string, roomId?: string,
 ): Promise<boolean> {
   try {
     await management.send(new PostToConnectionCommand({ ConnectionId: id, Data: data }));
     return true;
   } catch (err) {
     if (err instanceof GoneException) {
-      await dynamo.send(new DeleteItemCommand({ TableName: tableName, Key: { [TABLE.partitionKey]: { S: id } } }));
+      const keys = [TABLE.connectionSk, ...(roomId ? [`${TABLE.roomSkPrefix}${roomId}`] : [])];
+      await dynamo.send(new BatchWriteItemCommand({
+        RequestItems: {
+          [tableName]: keys.map((sk) => ({ DeleteRequest: { Key: { [TABLE.partitionKey]: { S: id }, [TABLE.sortKey]: { S: sk } } } })),
+        },
+      }));
     }
     return false;
   }
 }
 
-export async function sequential(
-  dynamo: DynamoDBClient, management: ApiGatewayManagementApiClient, tableName: string, roomId: string, data: string,
-): Promise<BaselineStats> {
-  let recipients = 0;
-  let delivered = 0;
-  let itemsRead = 0;
+/** Every page of a Query (an index, one key value), as published handlers write it. */
+async function queryAll(
+  dynamo: DynamoDBClient, tableName: string, indexName: string, key: string, value: string, extra?: { sk: string },
+): Promise<{ items: Array<Record<string, AttributeValue>>; scanned: number }> {
+  const items: Array<Record<string, AttributeValue>> = [];
+  let scanned = 0;
   let startKey: Record<string, AttributeValue> | undefined;
   do {
     const page = await dynamo.send(new QueryCommand({
       TableName: tableName,
-      IndexName: TABLE.roomIndex,
-      KeyConditionExpression: '#r = :r',
-      ExpressionAttributeNames: { '#r': TABLE.roomId },
-      ExpressionAttributeValues: { ':r': { S: roomId } },
+      IndexName: indexName,
+      KeyConditionExpression: extra ? '#k = :k AND #s = :s' : '#k = :k',
+      ExpressionAttributeNames: { '#k': key, ...(extra ? { '#s': TABLE.sortKey } : {}) },
+      ExpressionAttributeValues: { ':k': { S: value }, ...(extra ? { ':s': { S: extra.sk } } : {}) },
       ExclusiveStartKey: startKey,
     }));
-    itemsRead += page.ScannedCount ?? 0;
-    for (const item of page.Items ?? []) {
-      recipients++;
-      if (await post(management, dynamo, tableName, item[TABLE.partitionKey].S!, data)) delivered++;
-    }
+    scanned += page.ScannedCount ?? 0;
+    items.push(...(page.Items ?? []));
     startKey = page.LastEvaluatedKey;
   } while (startKey);
-  return { recipients, delivered, itemsRead };
+  return { items, scanned };
+}
+
+export async function sequential(
+  dynamo: DynamoDBClient, management: ApiGatewayManagementApiClient, tableName: string, roomId: string, data: string,
+): Promise<BaselineStats> {
+  let delivered = 0;
+  const { items, scanned } = await queryAll(dynamo, tableName, TABLE.roomIndex, TABLE.roomId, roomId);
+  for (const item of items) {
+    if (await post(management, dynamo, tableName, item[TABLE.partitionKey].S!, data, roomId)) delivered++;
+  }
+  return { recipients: items.length, delivered, itemsRead: scanned };
 }
 
 export async function scanUnbounded(
@@ -68,6 +83,17 @@ export async function scanUnbounded(
     }
     startKey = page.LastEvaluatedKey;
   } while (startKey);
-  const results = await Promise.all(ids.map((id) => post(management, dynamo, tableName, id, data)));
+  const results = await Promise.all(ids.map((id) => post(management, dynamo, tableName, id, data, roomId)));
   return { recipients: ids.length, delivered: results.filter(Boolean).length, itemsRead };
+}
+
+/** A backend's own push: Query the user's connections (`user_id-index`) or the room's, post to each at once. */
+export async function handWrittenPush(
+  dynamo: DynamoDBClient, management: ApiGatewayManagementApiClient, tableName: string, target: { user?: string; room?: string }, data: string,
+): Promise<BaselineStats> {
+  const { items, scanned } = target.user !== undefined
+    ? await queryAll(dynamo, tableName, TABLE.userIndex, TABLE.userId, target.user, { sk: TABLE.connectionSk })
+    : await queryAll(dynamo, tableName, TABLE.roomIndex, TABLE.roomId, target.room!);
+  const results = await Promise.all(items.map((item) => post(management, dynamo, tableName, item[TABLE.partitionKey].S!, data, target.room)));
+  return { recipients: items.length, delivered: results.filter(Boolean).length, itemsRead: scanned };
 }
