@@ -177,7 +177,7 @@ test('liveness is judged at the broadcast\'s time (now_seconds), and 410s are re
 });
 
 test('cut by its deadline: throws (Lambda retries it) after marking only the shards it finished; the retry does the rest', async () => {
-  const deps = await fx.deps({ FANOUT_CONCURRENCY: '1', POST_TIMEOUT_MS: '1000' });
+  const deps = await fx.deps({ FANOUT_CONCURRENCY: '1' });
   await seedConnections(fx.dynamo.client, deps.config.tableName, MEMBERS.map((id) => ({ id, room: 'big' })));
   const range = inShards(MEMBERS, 0, 15);
   const cutAfter = Math.floor(range.length / 2);
@@ -215,7 +215,7 @@ test('cut by its deadline: throws (Lambda retries it) after marking only the sha
 });
 
 test('a shard whose member still waited for a retry when the deadline came is not marked (its retry is the next attempt\'s)', async () => {
-  const deps = await fx.deps({ FANOUT_CONCURRENCY: '1', POST_TIMEOUT_MS: '1000' });
+  const deps = await fx.deps({ FANOUT_CONCURRENCY: '1' });
   await seedConnections(fx.dynamo.client, deps.config.tableName, MEMBERS.map((id) => ({ id, room: 'big' })));
   const [first, second, third] = shardsWithMembers(MEMBERS, 0, 15);
   // A member of the first shard answers 503 once: its retry waits for the end of the first pass.
