@@ -37,10 +37,9 @@ export async function handleHistory(event: WebSocketRouteEvent, deps: PostingDep
   try {
     const member = await requireMember(deps, connectionId, request.roomId, nowSeconds, request.requestId);
     if (!member.ok) return await answer(member.error, { outcome: 'rejected', code: member.error.code, roomId: request.roomId });
-    const [latest, page] = await Promise.all([
-      latestSeq(deps.dynamo, messagesTable, request.roomId),
-      readHistory(deps.dynamo, { tableName: messagesTable, ...request, nowSeconds }),
-    ]);
+    // The page first, then the counter: latest_seq is then never below a seq the page returns.
+    const page = await readHistory(deps.dynamo, { tableName: messagesTable, ...request, nowSeconds });
+    const latest = await latestSeq(deps.dynamo, messagesTable, request.roomId);
     return await answer(
       {
         action: SERVER_ACTIONS.history,

@@ -136,7 +136,7 @@ export async function publish(input: unknown, deps: PublishDeps, context?: Invoc
         TableName: deps.config.tableName,
         Item: { ...markKey, [TABLE.ttl]: { N: String(nowSeconds + LIMITS.idempotencyTtlSeconds) } },
         // A mark past its TTL (not yet deleted by DynamoDB) no longer counts.
-        ConditionExpression: 'attribute_not_exists(#c) OR #t < :now',
+        ConditionExpression: 'attribute_not_exists(#c) OR #t <= :now',
         ExpressionAttributeNames: { '#c': TABLE.partitionKey, '#t': TABLE.ttl },
         ExpressionAttributeValues: { ':now': { N: String(nowSeconds) } },
       }));
