@@ -144,3 +144,21 @@ test('a throwing listener does not stop the others; its exception is reported as
   expect(reports).toHaveBeenCalledTimes(2);
   expect(() => reports.mock.calls[0][0]()).toThrow('listener bug');
 });
+
+test('member events as the server sends them: a user\'s first connection in, its last one out', async () => {
+  const server = await startServer();
+  const alice = connectClient(server, { room: 'r' });
+  const members: string[] = [];
+  alice.client.on('member_joined', (frame) => members.push(`+${frame.user_id}`));
+  alice.client.on('member_left', (frame) => members.push(`-${frame.user_id}`));
+  await until(() => alice.client.state === 'open', 'open');
+  const bob = connectClient(server, { token: 'bob', room: 'r' });
+  const bob2 = connectClient(server, { token: 'bob', room: 'r' });
+  await until(() => bob.client.state === 'open' && bob2.client.state === 'open', 'bob twice');
+  expect(await alice.client.presence('r')).toMatchObject({ users: ['alice', 'bob'], connections: 3 });
+  bob.client.close();
+  await until(() => server.live().length === 2, 'one of bob\'s connections to close');
+  bob2.client.close();
+  await until(() => members.length === 2, 'bob to leave');
+  expect(members).toEqual(['+bob', '-bob']);
+});

@@ -123,3 +123,59 @@ describe('API Gateway\'s bare "Internal server error" frame', () => {
     expect(h.errors[0]).toBeInstanceOf(ChatError);
   });
 });
+
+test('INVALID_ROOM and TOO_MANY_ROOMS reject the join and drop the room (as the real handlers answer)', async () => {
+  const server = await startServer();
+  server.maxRooms = 2;
+  const h = connectClient(server);
+  await expect(h.client.join('bad room')).rejects.toMatchObject({ code: 'INVALID_ROOM' });
+  await h.client.join('a');
+  await h.client.join('b');
+  await expect(h.client.join('c')).rejects.toMatchObject({ code: 'TOO_MANY_ROOMS' });
+  // The next connection joins the two rooms it holds, and nothing else.
+  server.live()[0].terminate();
+  await until(() => server.connections.length === 2 && h.client.state === 'open', 'the reconnect');
+  expect(server.connections[1].received.filter((f) => f.action === 'join').map((f) => f.room_id).sort()).toEqual(['a', 'b']);
+  expect(h.errors).toEqual([]);
+});
+
+describe('a membership the server lost (ROOM_MISMATCH for a joined room)', () => {
+  test('the client joins again on that connection, replays what it missed, and sends once more', async () => {
+    const server = await startServer();
+    const h = connectClient(server, { room: 'r' });
+    await until(() => h.client.state === 'open', 'open');
+    server.post('r', 'one');
+    await until(() => h.messages.length === 1, 'the first message');
+    const [connection] = server.live();
+    server.forget(connection, 'r');
+    server.post('r', 'missed'); // not delivered: the connection is no longer in the room
+    const sent = await h.client.send('r', 'mine');
+    expect(sent).toMatchObject({ message: 'mine', seq: 3 });
+    await until(() => h.messages.length === 3, 'the replay');
+    expect(h.messages.map((m) => m.message)).toEqual(['one', 'missed', 'mine']);
+    const frames = connection.received.map((f) => f.action);
+    expect(frames.slice(-4)).toEqual(['sendMessage', 'join', 'history', 'sendMessage']);
+    expect(server.connections).toHaveLength(1);
+    expect(h.errors).toEqual([]);
+  });
+
+  test('only once: a second ROOM_MISMATCH rejects', async () => {
+    const server = await startServer();
+    server.intercept = (connection, frame) => {
+      if (frame.action !== 'presence') return false;
+      connection.send({ action: 'error', code: 'ROOM_MISMATCH', message: 'not a member', request_id: frame.request_id });
+      return true;
+    };
+    const h = connectClient(server, { room: 'r' });
+    await expect(h.client.presence('r')).rejects.toMatchObject({ code: 'ROOM_MISMATCH' });
+    expect(server.sent('presence')).toHaveLength(2);
+    expect(server.sent('join')).toHaveLength(2);
+  });
+
+  test('a room the client is not in is not joined behind its back', async () => {
+    const server = await startServer();
+    const h = connectClient(server, { room: 'r' });
+    await expect(h.client.send('elsewhere', 'x')).rejects.toMatchObject({ code: 'ROOM_MISMATCH' });
+    expect(server.sent('join').map((f) => f.room_id)).toEqual(['r']);
+  });
+});

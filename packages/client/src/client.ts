@@ -132,10 +132,15 @@ export class ChatClient {
     this.connector.stop();
   }
 
+  /**
+   * The connection URL: the token only. Rooms (the `room` option too) are joined with `join` once the connection is
+   * open, never with `room_id` in the URL: a membership written during `$connect` can be removed by a broadcast
+   * that posts to the connection before its handshake completed (API Gateway answers 410 then, and a 410 removes the
+   * connection's items), leaving an open connection that no longer hears the room.
+   */
   private url(token: string): string {
-    const { url, room } = this.options;
-    const handshakeRoom = room !== undefined && this.rooms.has(room) ? `&room_id=${encodeURIComponent(room)}` : '';
-    return `${url}${url.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}${handshakeRoom}`;
+    const { url } = this.options;
+    return `${url}${url.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`;
   }
 
   private addRoom(id: string): void {
@@ -241,8 +246,27 @@ export class ChatClient {
 
   private settle(request: Pending, frame: Record<string, unknown>): void {
     this.timers.clear(request.timer);
-    if (frame.action === 'error') request.reject(new ChatError(frame.code as ChatErrorCode, String(frame.message), request.id));
-    else request.resolve(frame as never);
+    if (frame.action !== 'error') return request.resolve(frame as never);
+    const error = new ChatError(frame.code as ChatErrorCode, String(frame.message), request.id);
+    const room = request.frame.room_id;
+    if (error.code === 'ROOM_MISMATCH' && !request.healed && typeof room === 'string' && this.rooms.has(room) && request.link) {
+      // The retry's own answer settles the request; a join that fails too leaves the server's ROOM_MISMATCH.
+      return void this.rejoin(room, request.link).then(
+        () => this.request<never>(request.frame, request.retry, this.connector.active, true).then(request.resolve, request.reject),
+        () => request.reject(error),
+      );
+    }
+    request.reject(error);
+  }
+
+  /**
+   * The server says the connection is not in a room the client has joined: it lost the membership (a 410 from a
+   * broadcast that raced the connection's handshake removes it, for one). Join again on that link, read what was
+   * missed, and let the caller send the request once more.
+   */
+  private async rejoin(id: string, link: Link): Promise<void> {
+    const joined = await this.request<JoinedFrame>({ action: 'join', room_id: id }, false, link, true);
+    await this.synced(id, joined.latest_seq, link);
   }
 
   /** A message or event frame, live or from history: in `seq` order per room, or once by id when it has no `seq`. */
@@ -261,14 +285,14 @@ export class ChatClient {
    * Sends a request (on `link`, or on the active link, or once one is up) and resolves with its answer.
    * `retry`: send it again on the next link if this one drops before the answer.
    */
-  private request<T>(frame: Record<string, unknown>, retry: boolean, link = this.connector.active): Promise<T> {
+  private request<T>(frame: Record<string, unknown>, retry: boolean, link = this.connector.active, healed = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (this.current === 'closed') return reject(new ChatError('CLOSED', 'the client is closed'));
       // The frame plus its request_id must fit in one API Gateway frame (a larger one closes the connection).
       if (utf8Length(JSON.stringify(frame)) + 32 > MAX_FRAME_BYTES) {
         return reject(new ChatError('MESSAGE_TOO_LARGE', `the frame exceeds ${MAX_FRAME_BYTES} bytes`));
       }
-      const request = this.requests.add(frame, retry, resolve as (answer: never) => void, reject);
+      const request = this.requests.add(frame, retry, healed, resolve as (answer: never) => void, reject);
       if (link) this.transmit(request, link);
     });
   }

@@ -8,7 +8,10 @@ export interface ChatClientOptions {
   readonly token?: string;
   /** Returns a token; called before every connection (so short-lived tokens work). */
   readonly getToken?: () => string | Promise<string>;
-  /** A room to join in the handshake (`room_id` in the URL) and keep joined. @default - none */
+  /**
+   * A room to join as soon as the connection opens (before the client reports `open`) and keep joined, as if
+   * `join(room)` had been called. It is joined with a `join` frame, not with `room_id` in the URL. @default - none
+   */
   readonly room?: string;
   /** The `WebSocket` class. @default - the global `WebSocket` (browsers, Node ≥ 22) */
   readonly WebSocket?: WebSocketConstructor;

@@ -7,6 +7,8 @@ export interface Pending {
   readonly frame: Record<string, unknown>;
   /** Send it again on the next connection if the one it went out on drops (idempotent requests). */
   readonly retry: boolean;
+  /** A retry after the client joined the request's room again (`ROOM_MISMATCH`): not healed twice. */
+  readonly healed: boolean;
   /** The link it went out on; undefined while it waits for a connection. */
   link?: Link;
   timer?: Timer;
@@ -20,8 +22,8 @@ export class RequestTable {
   private readonly pending = new Map<string, Pending>();
 
   /** Registers a request and gives it a fresh `request_id`. */
-  add(frame: Record<string, unknown>, retry: boolean, resolve: (frame: never) => void, reject: (error: Error) => void): Pending {
-    const request: Pending = { id: (++this.counter).toString(36), frame, retry, resolve, reject };
+  add(frame: Record<string, unknown>, retry: boolean, healed: boolean, resolve: (frame: never) => void, reject: (error: Error) => void): Pending {
+    const request: Pending = { id: (++this.counter).toString(36), frame, retry, healed, resolve, reject };
     this.pending.set(request.id, request);
     return request;
   }

@@ -40,16 +40,24 @@ export class FakeConnection {
   }
 }
 
+/** Actions the built-in protocol answers. */
+const ANSWERED = new Set(['join', 'leave', 'presence', 'history', 'sendMessage']);
+
 interface RoomLog {
   last: number;
   readonly stored: Frame[];
 }
 
+/** Room ids the server accepts. */
+const ROOM_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+
 /**
- * A scripted chat server on 127.0.0.1 that speaks the client protocol: `join`, `leave`, `presence`, `history`
- * (paged, `has_more`), `sendMessage` (stored with a per-room `seq`, fanned out to members, the sender's copy
- * echoing `request_id`), `ping`, and `error` frames. Tests script faults through `refuse`, `intercept`,
- * `lose`, `deliver` and `FakeConnection.terminate`.
+ * A scripted chat server on 127.0.0.1 that speaks the client protocol as the real handlers do (test/client/e2e-*
+ * run the client against those): `join` (`INVALID_ROOM`, `FORBIDDEN_ROOM`, `TOO_MANY_ROOMS`, idempotent), `leave`,
+ * `presence` (sorted users), `history` (after / before / the latest page, `has_more`), `sendMessage` (stored with a
+ * per-room `seq`, fanned out to members, the sender's copy echoing `request_id`), `ping` (the `pong` echoing it),
+ * `member_joined` / `member_left` to the other members, and `error` frames. Tests script faults through `refuse`,
+ * `intercept`, `lose`, `forget`, `deliver` and `FakeConnection.terminate`.
  */
 export class FakeChatServer {
   /** Starts a server on a free port. */
@@ -68,6 +76,8 @@ export class FakeChatServer {
   readonly connections: FakeConnection[] = [];
   /** Rooms whose `join` is refused with `FORBIDDEN_ROOM`. */
   readonly forbiddenRooms = new Set<string>();
+  /** Most rooms one connection may be in (`TOO_MANY_ROOMS` past it). */
+  maxRooms = 20;
   /** With history off, frames carry no `seq`, `joined` no `latest_seq`, and `history` is an unknown action. */
   historyEnabled = true;
   private readonly http: Server = createServer((_req, res) => res.writeHead(426).end());
@@ -122,6 +132,14 @@ export class FakeChatServer {
   /** Takes the room's next `seq` without storing anything under it (a store that failed). */
   lose(room: string): number {
     return ++this.log(room).last;
+  }
+
+  /**
+   * Drops a connection's membership without telling it (the real server loses one when a broadcast's 410 races the
+   * connection's handshake): the connection stops hearing the room, and its frames naming it get `ROOM_MISMATCH`.
+   */
+  forget(connection: FakeConnection, room: string): void {
+    connection.rooms.delete(room);
   }
 
   /** Sends a frame to every live member of the room. */
@@ -184,10 +202,33 @@ export class FakeChatServer {
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const connection = new FakeConnection(this.connections.length + 1, token ?? 'anonymous', ws);
-      if (roomId) connection.rooms.add(roomId);
       this.connections.push(connection);
+      if (roomId) this.enter(connection, roomId);
       ws.on('message', (data: Buffer) => this.received(connection, data.toString('utf8')));
+      ws.once('close', () => {
+        for (const room of [...connection.rooms]) this.exit(connection, room);
+      });
     });
+  }
+
+  /** Adds a membership; `member_joined` to the others when it is the user's first connection in the room. */
+  private enter(connection: FakeConnection, room: string): void {
+    if (connection.rooms.has(room)) return;
+    const first = !this.live().some((other) => other.userId === connection.userId && other.rooms.has(room));
+    connection.rooms.add(room);
+    if (!first) return;
+    for (const other of this.live()) {
+      if (other !== connection && other.rooms.has(room)) other.send({ action: 'member_joined', room_id: room, user_id: connection.userId });
+    }
+  }
+
+  /** Removes a membership; `member_left` to the others when it was the user's last connection in the room. */
+  private exit(connection: FakeConnection, room: string): void {
+    if (!connection.rooms.delete(room)) return;
+    if (this.live().some((other) => other !== connection && other.userId === connection.userId && other.rooms.has(room))) return;
+    for (const other of this.live()) {
+      if (other !== connection && other.rooms.has(room)) other.send({ action: 'member_left', room_id: room, user_id: connection.userId });
+    }
   }
 
   private received(connection: FakeConnection, text: string): void {
@@ -207,14 +248,23 @@ export class FakeChatServer {
   private answer(connection: FakeConnection, frame: Frame): void {
     const requestId = frame.request_id === undefined ? {} : { request_id: frame.request_id };
     const error = (code: string, message: string) => connection.send({ action: 'error', code, message, ...requestId });
+    if (frame.room_id !== undefined && (typeof frame.room_id !== 'string' || !ROOM_ID.test(frame.room_id))) {
+      if (ANSWERED.has(frame.action)) return error('INVALID_ROOM', '"room_id" must be 1-128 characters of A-Z a-z 0-9 _ . : -');
+    }
+    if (frame.room_id === undefined && (frame.action === 'join' || frame.action === 'leave' || frame.action === 'presence' || frame.action === 'history')) {
+      return error('INVALID_ROOM', '"room_id" is required.');
+    }
     const room: string | undefined = frame.room_id ?? (connection.rooms.size === 1 ? [...connection.rooms][0] : undefined);
     const member = room !== undefined && connection.rooms.has(room);
     switch (frame.action) {
       case 'ping':
-        return connection.send({ action: 'pong' });
+        return connection.send({ action: 'pong', ...requestId });
       case 'join':
-        if (this.forbiddenRooms.has(frame.room_id)) return error('FORBIDDEN_ROOM', 'not allowed');
-        connection.rooms.add(frame.room_id);
+        if (this.forbiddenRooms.has(frame.room_id)) return error('FORBIDDEN_ROOM', `Your token does not allow the room ${JSON.stringify(frame.room_id)}.`);
+        if (!connection.rooms.has(frame.room_id) && connection.rooms.size >= this.maxRooms) {
+          return error('TOO_MANY_ROOMS', `A connection may be in at most ${this.maxRooms} rooms: leave one first.`);
+        }
+        this.enter(connection, frame.room_id);
         return connection.send({
           action: 'joined',
           room_id: frame.room_id,
@@ -222,23 +272,26 @@ export class FakeChatServer {
           ...requestId,
         });
       case 'leave':
-        connection.rooms.delete(frame.room_id);
+        this.exit(connection, frame.room_id);
         return connection.send({ action: 'left', room_id: frame.room_id, ...requestId });
       case 'presence': {
         if (!member) return error('ROOM_MISMATCH', 'not a member');
         const members = this.live().filter((other) => other.rooms.has(room));
-        const users = [...new Set(members.map((other) => other.userId))];
+        const users = [...new Set(members.map((other) => other.userId))].sort();
         return connection.send({ action: 'presence', room_id: room, users, connections: members.length, truncated: false, ...requestId });
       }
       case 'history': {
         if (!this.historyEnabled) return error('UNKNOWN_ACTION', 'Valid actions: sendMessage, ping, join, leave, presence');
         if (!member) return error('ROOM_MISMATCH', 'not a member');
+        if (frame.after_seq !== undefined && frame.before_seq !== undefined) return error('INVALID_MESSAGE', 'Give "after_seq" or "before_seq", not both.');
         const log = this.log(room);
         const limit = Math.min(frame.limit ?? 100, 100);
-        const matching = frame.before_seq !== undefined
-          ? log.stored.filter((stored) => stored.seq < frame.before_seq)
-          : log.stored.filter((stored) => stored.seq > (frame.after_seq ?? 0));
-        const page = frame.before_seq !== undefined ? matching.slice(-limit) : matching.slice(0, limit);
+        // After a seq: ascending from it. Before a seq, or neither (the latest): the newest page, answered ascending.
+        const forward = frame.after_seq !== undefined;
+        const matching = forward
+          ? log.stored.filter((stored) => stored.seq > frame.after_seq)
+          : log.stored.filter((stored) => frame.before_seq === undefined || stored.seq < frame.before_seq);
+        const page = forward ? matching.slice(0, limit) : matching.slice(-limit);
         return connection.send({
           action: 'history',
           room_id: room,
