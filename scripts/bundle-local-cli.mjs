@@ -9,10 +9,14 @@
  * - dynalite loads its operations with `require('./actions/' + name)`. esbuild bundles every file such a pattern can
  *   match, but looks the name up without an implicit `.js`, so the calls are rewritten to name the extension.
  *
+ * - The chat page's script (src/local/page/app.js, imported as text by page/assets.ts) is embedded bundled with the client
+ *   library: scripts/page-script.cjs.
+ *
  * (A script rather than esbuild's command line because of that rewrite, which needs a plugin.)
  */
 import { readFile } from 'node:fs/promises';
 import { build } from 'esbuild';
+import pageScript from './page-script.cjs';
 
 const OUTFILE = 'assets/local/cli/index.js';
 
@@ -44,7 +48,7 @@ await build({
   external: ['bufferutil', 'utf-8-validate', 'classic-level'],
   alias: { level: './src/local/level-shim.ts' },
   banner: { js: '#!/usr/bin/env node' },
-  plugins: [dynaliteStaticRequires],
+  plugins: [dynaliteStaticRequires, pageScript.pageScriptPlugin],
   sourcemap: false,
   logLevel: 'warning',
 });
