@@ -193,7 +193,7 @@ describe('chat', () => {
     const ghost = 'GhostConnectn0A=';
     const ttl = Math.floor(Date.now() / 1000) + 3600;
     for (const Item of [
-      connectionItem({ connectionId: ghost, userId: 'ghost', ttl, createdAt: new Date().toISOString() }),
+      connectionItem({ connectionId: ghost, userId: 'ghost', ttl, createdAt: new Date(Date.now() - 3_600_000).toISOString() }),
       membershipItem(ghost, room, 'ghost', ttl),
       membershipItem(ghost, 'another-room', 'ghost', ttl),
     ]) {

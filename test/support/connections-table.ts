@@ -24,6 +24,8 @@ export interface SeedRow {
   readonly ttl?: number;
   /** Only the membership items (a connection item written elsewhere, or none at all). */
   readonly membershipOnly?: boolean;
+  /** ISO connect time; default: ten minutes ago (an established connection, past its handshake). */
+  readonly createdAt?: string;
 }
 
 export function nowSeconds(): number {
@@ -37,7 +39,7 @@ export async function seedConnections(client: DynamoDBClient, tableName: string,
     const ttl = row.ttl ?? nowSeconds() + 3600;
     const rooms = [...(row.room !== undefined ? [row.room] : []), ...(row.rooms ?? [])];
     return [
-      ...(row.membershipOnly ? [] : [connectionItem({ connectionId: row.id, userId: user, ttl, createdAt: new Date().toISOString() })]),
+      ...(row.membershipOnly ? [] : [connectionItem({ connectionId: row.id, userId: user, ttl, createdAt: row.createdAt ?? new Date(Date.now() - 10 * 60_000).toISOString() })]),
       ...rooms.map((room) => membershipItem(row.id, room, user, ttl)),
     ].map((Item) => ({ PutRequest: { Item } }));
   });

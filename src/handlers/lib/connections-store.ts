@@ -172,12 +172,19 @@ export interface DeletedConnection {
 /**
  * Deletes every item of a connection (its connection item and memberships): a strongly consistent Query on its key,
  * then batched deletes, unprocessed items retried with backoff. Deleting a connection that has no items is not an
- * error.
+ * error. With `keepIfCreatedAfterMs`, nothing is deleted when the connection item was written after that time (see
+ * {@link deleteGoneConnection}).
  */
-export async function deleteConnectionItems(client: DynamoDBClient, tableName: string, connectionId: string): Promise<DeletedConnection> {
+export async function deleteConnectionItems(
+  client: DynamoDBClient,
+  tableName: string,
+  connectionId: string,
+  options: { readonly keepIfCreatedAfterMs?: number } = {},
+): Promise<DeletedConnection & { readonly kept?: boolean }> {
   const keys: Item[] = [];
   const rooms: string[] = [];
   let userId: string | undefined;
+  let createdAtMs: number | undefined;
   let start: Item | undefined;
   do {
     const out = await client.send(new QueryCommand({
@@ -193,21 +200,35 @@ export async function deleteConnectionItems(client: DynamoDBClient, tableName: s
       if (sk === undefined) continue;
       keys.push(key(connectionId, sk));
       userId ??= item[TABLE.userId]?.S;
+      if (sk === TABLE.connectionSk) createdAtMs = Date.parse(item[TABLE.createdAt]?.S ?? '');
       const roomId = item[TABLE.roomId]?.S;
       if (roomId && sk.startsWith(TABLE.roomSkPrefix)) rooms.push(roomId);
     }
     start = out.LastEvaluatedKey;
   } while (start);
+  if (options.keepIfCreatedAfterMs !== undefined && createdAtMs !== undefined && createdAtMs > options.keepIfCreatedAfterMs) {
+    return { items: 0, userId, rooms, kept: true };
+  }
   await batchWrite(client, tableName, keys.map((Key) => ({ DeleteRequest: { Key } })));
   return { items: keys.length, userId, rooms };
 }
 
 /**
- * Deletes the items of a connection that answered 410 Gone.
- * @returns whether there was anything to delete (false: already gone, e.g. `$disconnect` got there first)
+ * How long after its `$connect` a connection's items survive a 410 Gone. API Gateway answers 410 to a post to a
+ * connection whose handshake has not completed yet — the `$connect` handler has written its items, and API Gateway
+ * opens the socket only once the handler has returned — so a broadcast that meets a connection in that window would
+ * otherwise delete a connection that is about to be live. A connection that really closed that young still gets its
+ * `$disconnect` (and its items expire by TTL).
  */
-export async function deleteGoneConnection(client: DynamoDBClient, tableName: string, connectionId: string): Promise<boolean> {
-  return (await deleteConnectionItems(client, tableName, connectionId)).items > 0;
+export const HANDSHAKE_GRACE_MS = 10_000;
+
+/**
+ * Deletes the items of a connection that answered 410 Gone — unless its connection item is younger than
+ * {@link HANDSHAKE_GRACE_MS} (a connection still in its handshake also answers 410).
+ * @returns whether anything was deleted (false: already gone, e.g. `$disconnect` got there first, or kept)
+ */
+export async function deleteGoneConnection(client: DynamoDBClient, tableName: string, connectionId: string, nowMs: number = Date.now()): Promise<boolean> {
+  return (await deleteConnectionItems(client, tableName, connectionId, { keepIfCreatedAfterMs: nowMs - HANDSHAKE_GRACE_MS })).items > 0;
 }
 
 /** Most attempts of one batch whose items DynamoDB left unprocessed (throttling). */

@@ -3,6 +3,7 @@ import {
   connectionItem,
   deleteConnectionItems,
   deleteGoneConnection,
+  HANDSHAKE_GRACE_MS,
   deleteMembership,
   getMembership,
   listMemberships,
@@ -107,6 +108,20 @@ describe('a connection and its rooms', () => {
     expect(await deleteGoneConnection(dynamo.client, table, 'g')).toBe(true);
     expect(await deleteGoneConnection(dynamo.client, table, 'g')).toBe(false);
     expect(await allConnectionIds(dynamo.client, table)).toEqual(['h']);
+  });
+
+  test('a connection still in its handshake (items younger than the grace) survives a 410; $disconnect removes it anyway', async () => {
+    const table = await dynamo.newTable();
+    const now = Date.now();
+    await seedConnections(dynamo.client, table, [
+      { id: 'young', room: 'r', createdAt: new Date(now - 2_000).toISOString() },
+      { id: 'old', room: 'r', createdAt: new Date(now - HANDSHAKE_GRACE_MS - 1_000).toISOString() },
+    ]);
+    expect(await deleteGoneConnection(dynamo.client, table, 'young', now)).toBe(false);
+    expect(await deleteGoneConnection(dynamo.client, table, 'old', now)).toBe(true);
+    expect(await allConnectionIds(dynamo.client, table)).toEqual(['young']);
+    expect((await deleteConnectionItems(dynamo.client, table, 'young')).items).toBe(2);
+    expect(await allConnectionIds(dynamo.client, table)).toEqual([]);
   });
 
   test('batchWrite handles more than 25 requests', async () => {
