@@ -28,6 +28,10 @@ export interface SeedRow {
   readonly createdAt?: string;
 }
 
+function tenMinutesAgo(): string {
+  return new Date(Date.now() - 10 * 60_000).toISOString();
+}
+
 export function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }
@@ -39,7 +43,7 @@ export async function seedConnections(client: DynamoDBClient, tableName: string,
     const ttl = row.ttl ?? nowSeconds() + 3600;
     const rooms = [...(row.room !== undefined ? [row.room] : []), ...(row.rooms ?? [])];
     return [
-      ...(row.membershipOnly ? [] : [connectionItem({ connectionId: row.id, userId: user, ttl, createdAt: row.createdAt ?? new Date(Date.now() - 10 * 60_000).toISOString() })]),
+      ...(row.membershipOnly ? [] : [connectionItem({ connectionId: row.id, userId: user, ttl, createdAt: row.createdAt ?? tenMinutesAgo() })]),
       ...rooms.map((room) => membershipItem(row.id, room, user, ttl)),
     ].map((Item) => ({ PutRequest: { Item } }));
   });

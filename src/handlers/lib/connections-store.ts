@@ -227,8 +227,14 @@ export const HANDSHAKE_GRACE_MS = 10_000;
  * {@link HANDSHAKE_GRACE_MS} (a connection still in its handshake also answers 410).
  * @returns whether anything was deleted (false: already gone, e.g. `$disconnect` got there first, or kept)
  */
-export async function deleteGoneConnection(client: DynamoDBClient, tableName: string, connectionId: string, nowMs: number = Date.now()): Promise<boolean> {
-  return (await deleteConnectionItems(client, tableName, connectionId, { keepIfCreatedAfterMs: nowMs - HANDSHAKE_GRACE_MS })).items > 0;
+export async function deleteGoneConnection(
+  client: DynamoDBClient,
+  tableName: string,
+  connectionId: string,
+  nowMs: number = Date.now(),
+): Promise<boolean> {
+  const deleted = await deleteConnectionItems(client, tableName, connectionId, { keepIfCreatedAfterMs: nowMs - HANDSHAKE_GRACE_MS });
+  return deleted.items > 0;
 }
 
 /** Most attempts of one batch whose items DynamoDB left unprocessed (throttling). */
