@@ -1,5 +1,6 @@
+import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
 import { ChatError } from '../../packages/client/src';
-import { ENV } from '../../src/shared/contract';
+import { ENV, TABLE } from '../../src/shared/contract';
 import { REAL_HANDLERS, startTestGateway, type TestGateway } from '../support/local-gateway';
 import { assertRealBundles } from '../support/real-handlers';
 import {
@@ -109,6 +110,32 @@ describe('chat', () => {
     expect(replayed.length).toBeGreaterThan(0);
     expect(reader.errors).toEqual([]);
     expect(writer.errors).toEqual([]);
+  });
+});
+
+describe('a membership the server lost', () => {
+  test('a ROOM_MISMATCH for a joined room: the client joins again, replays what it missed, and the send goes through', async () => {
+    // What a broadcast's 410 does to a connection it reached before its handshake completed: its items are deleted
+    // while the socket stays open. Here the membership item is deleted directly.
+    const room = newRoom();
+    const handshakes = watchHandshakes(gw, 'hana');
+    const hana = gatewayClient(gw, 'hana', { room }, ANY_ROOM);
+    const ivan = gatewayClient(gw, 'ivan', { room }, ANY_ROOM);
+    await Promise.all([opened(hana), opened(ivan)]);
+    await hana.client.send(room, 'one');
+    await gw.dynamo.send(new DeleteItemCommand({
+      TableName: gw.tableName,
+      Key: { [TABLE.partitionKey]: { S: handshakes.connects[0] }, [TABLE.sortKey]: { S: `${TABLE.roomSkPrefix}${room}` } },
+    }));
+    handshakes.stop();
+    await ivan.client.send(room, 'missed'); // hana no longer hears the room
+    const mine = await hana.client.send(room, 'two');
+    expect(mine).toMatchObject({ message: 'two', seq: 3 });
+    await until(() => hana.messages.length === 3, 'the replay');
+    expect(hana.messages.map((m) => m.message)).toEqual(['one', 'missed', 'two']);
+    expect(hana.sent.map((f) => f.action).slice(-4)).toEqual(['sendMessage', 'join', 'history', 'sendMessage']);
+    expect(hana.sockets).toHaveLength(1);
+    expect(hana.errors).toEqual([]);
   });
 });
 
