@@ -82,6 +82,7 @@ export class SignedConnectionsApi implements StatusPoster {
   private request(path: string, body: Uint8Array, credentials: Credentials, timeoutMs?: number) {
     const headers = this.sign(path, body, credentials);
     return new Promise<{ response: PostResponse; signatureExpired: boolean; date?: string }>((resolve, reject) => {
+      let settled = false;
       const req = this.send({
         protocol: this.url.protocol,
         hostname: this.hostname,
@@ -98,6 +99,7 @@ export class SignedConnectionsApi implements StatusPoster {
         if (status === 403) res.on('data', (chunk: Buffer) => chunks.length < 8 && chunks.push(chunk));
         else res.resume();
         res.on('end', () => {
+          settled = true;
           const text = status === 403 ? Buffer.concat(chunks).toString('utf8') : '';
           resolve({
             response: { status, ...(typeof errorType === 'string' ? { errorType: errorType.split(':')[0] } : {}) },
@@ -107,7 +109,16 @@ export class SignedConnectionsApi implements StatusPoster {
         });
         res.on('error', reject);
       });
-      if (timeoutMs !== undefined) req.setTimeout(timeoutMs, () => req.destroy(new PostTimeoutError(timeoutMs)));
+      if (timeoutMs !== undefined) {
+        req.setTimeout(timeoutMs, () => {
+          // Node runs expired timers before it reads the sockets. After the event loop stalled (a starved CPU, a long
+          // pause), every time-out would fire before the answers already waiting on their sockets are read, and those
+          // answered posts would be retried and delivered twice. Decide once this turn's I/O has been read.
+          setImmediate(() => {
+            if (!settled) req.destroy(new PostTimeoutError(timeoutMs));
+          });
+        });
+      }
       req.on('error', reject);
       req.end(body);
     });

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -128,6 +129,26 @@ describe('posting over HTTP', () => {
     await client.post('c', 'x'); // idle for a minute: a fresh connection
     expect(sockets.size).toBe(2);
     client.destroy();
+  });
+
+  test('an answer that arrived while the event loop was stalled past the time-out is an answer, not a time-out', async () => {
+    // The server runs in another process, so it answers while this one is stalled.
+    const child = spawn(process.execPath, ['-e', [
+      "const s = require('http').createServer((q, r) => { q.resume(); q.on('end', () => r.writeHead(200).end()); });",
+      "s.listen(0, '127.0.0.1', () => process.stdout.write(s.address().port + '\\n'));",
+    ].join('')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const port = await new Promise<number>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
+      const client = new SignedConnectionsApi({ endpoint: `http://127.0.0.1:${port}/dev`, region: 'us-east-1', credentials: async () => credentials, maxSockets: 1 });
+      await client.post('warm', 'x', 5_000); // a connected keep-alive socket
+      const post = client.post('c', 'x', 50);
+      await new Promise((resolve) => setImmediate(resolve)); // the request is written
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1_000); // the event loop stalls for a second
+      await expect(post).resolves.toEqual({ status: 200 });
+      client.destroy();
+    } finally {
+      child.kill();
+    }
   });
 
   test('rejects on a refused connection', async () => {
