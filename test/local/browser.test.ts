@@ -299,6 +299,26 @@ describeInBrowser('the chat page in Chromium', () => {
     }
   });
 
+  test('a pasted token and URL (as for a deployed wss:// stack): no dev token is asked for, the token decides the user', async () => {
+    const token = gw.devToken('zoe');
+    const page = await openPage(`?url=${encodeURIComponent(gw.url)}&token=${encodeURIComponent(token)}&room=${lobby}&name=ignored`);
+    const devTokenRequests: string[] = [];
+    page.on('request', (req) => {
+      if (new URL(req.url()).pathname === '/dev-token') devTokenRequests.push(req.url());
+    });
+    expect(await page.isVisible('#token')).toBe(true);
+    await page.click('#connect');
+    await page.locator('#status[data-state="connected"]').waitFor(WAIT);
+    expect(await page.textContent('#status')).toContain('Connected as zoe');
+    await page.locator(`#rooms li[data-room="${lobby}"]:not(.pending)`).waitFor(WAIT);
+    await say(page, 'zoe here');
+    await message(bob, lobby, 'zoe', 'zoe here').waitFor(THERE);
+    expect(await message(page, lobby, 'zoe', 'zoe here').getAttribute('class')).toBe('message own');
+    expect(devTokenRequests).toEqual([]);
+    expect(problems.get(page)).toEqual([]);
+    await page.close();
+  });
+
   test('the page checks the room id and asks for a token for a foreign URL, before connecting', async () => {
     const page = await openPage(`?room=${'r'.repeat(129)}`);
     // Nothing reaches the gateway: no handshake is refused, none is accepted.
