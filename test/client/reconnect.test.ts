@@ -78,7 +78,6 @@ test('getToken is called for every connection; the room option is joined with a 
     { token: 'alice-2', roomId: null, status: 101 },
     { token: 'alice-3', roomId: null, status: 101 },
   ]);
-  // (A membership written during the handshake can be lost to a broadcast racing it: see the gateway e2e tests.)
   expect(server.connections[0].received[0]).toMatchObject({ action: 'join', room_id: 'home' });
   expect(server.connections[1].received[0]).toMatchObject({ action: 'join', room_id: 'home' });
   expect(server.connections[2].received[0]).toMatchObject({ action: 'join', room_id: 'elsewhere' });

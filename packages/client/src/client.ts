@@ -134,9 +134,9 @@ export class ChatClient {
 
   /**
    * The connection URL: the token only. Rooms (the `room` option too) are joined with `join` once the connection is
-   * open, never with `room_id` in the URL: a membership written during `$connect` can be removed by a broadcast
-   * that posts to the connection before its handshake completed (API Gateway answers 410 then, and a 410 removes the
-   * connection's items), leaving an open connection that no longer hears the room.
+   * open, never with `room_id` in the URL: the answer carries the `latest_seq` the replay starts from, and a
+   * membership made after the handshake cannot meet a broadcast that posts before the handshake completed (API
+   * Gateway answers 410 then; servers before cdk-websocket-chat's fix deleted such a connection's items).
    */
   private url(token: string): string {
     const { url } = this.options;
