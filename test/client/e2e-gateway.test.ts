@@ -115,8 +115,8 @@ describe('chat', () => {
 
 describe('a membership the server lost', () => {
   test('a ROOM_MISMATCH for a joined room: the client joins again, replays what it missed, and the send goes through', async () => {
-    // What a broadcast's 410 does to a connection it reached before its handshake completed: its items are deleted
-    // while the socket stays open. Here the membership item is deleted directly.
+    // A membership gone while the socket stays open (a broadcast's 410 that raced the handshake did this before the
+    // server kept young connections' items): here the membership item is deleted directly.
     const room = newRoom();
     const handshakes = watchHandshakes(gw, 'hana');
     const hana = gatewayClient(gw, 'hana', { room }, ANY_ROOM);
