@@ -143,6 +143,20 @@ project.addTask('dev', {
   steps: [{ spawn: 'bundle' }, { exec: `node ${localGateway.outfile}`, receiveArgs: true }],
 });
 
+// The local gateway's burst scenarios at full size (test/support/burst.ts; `npm test` runs them scaled down).
+project.addTask('burst', {
+  description: 'Local gateway bursts at full size on the real handlers: 500 sockets x 10 messages at once, one socket flooding 5,000 frames',
+  env: { NODE_NO_WARNINGS: '1' },
+  steps: [
+    { spawn: 'bundle' },
+    {
+      exec: 'esbuild bench/burst.ts --bundle --platform=node --target=node20 --outdir=bench/tmp ' +
+        '--external:bufferutil --external:utf-8-validate --tsconfig=tsconfig.dev.json --log-level=warning',
+    },
+    { exec: 'node bench/tmp/burst.js', receiveArgs: true },
+  ],
+});
+
 // Benchmarks (issue: fan-out, DynamoDB reads, cold start): not part of `npm test`.
 project.addTask('bench', {
   description: 'Fan-out, large rooms, cold starts, history and push costs; writes bench/results.json and BENCHMARKS.md (--quick: a CI-size run)',

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * Bundles the local gateway's CLI (src/local/cli.ts) into assets/local/cli/index.js — self-contained: dynalite and
- * ws are inside the bundle, so the npm package needs no runtime dependencies.
+ * Bundles the local gateway's CLI (src/local/cli.ts) into assets/local/cli/index.js, and the thread of its embedded
+ * DynamoDB (src/local/dynamo-server.ts) into assets/local/cli/dynamo-server.js — self-contained: dynalite and ws are
+ * inside the bundles, so the npm package needs no runtime dependencies.
  *
  * - ws's optional native speed-ups (bufferutil, utf-8-validate) stay external: ws uses them only when present.
  * - dynalite's `level` (native LevelDB, used only for --persist) is aliased to src/local/level-shim.ts, which loads the
@@ -18,7 +19,7 @@ import { readFile } from 'node:fs/promises';
 import { build } from 'esbuild';
 import pageScript from './page-script.cjs';
 
-const OUTFILE = 'assets/local/cli/index.js';
+const OUTDIR = 'assets/local/cli';
 
 /** dynalite's computed requires, with the `.js` esbuild's glob map is keyed by. */
 const dynaliteStaticRequires = {
@@ -40,11 +41,11 @@ const dynaliteStaticRequires = {
 };
 
 await build({
-  entryPoints: ['src/local/cli.ts'],
+  entryPoints: { 'index': 'src/local/cli.ts', 'dynamo-server': 'src/local/dynamo-server.ts' },
   bundle: true,
   platform: 'node',
   target: 'node20',
-  outfile: OUTFILE,
+  outdir: OUTDIR,
   external: ['bufferutil', 'utf-8-validate', 'classic-level'],
   alias: { level: './src/local/level-shim.ts' },
   banner: { js: '#!/usr/bin/env node' },

@@ -259,7 +259,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
   let functionEnvs: Map<string, Readonly<Record<string, string>>>;
   const warnings = [...app.warnings];
   try {
-    dynamo = await startEmbeddedDynamo({ host: internalHost, tables: app.tables, persistDir: options.persistDir });
+    dynamo = await startEmbeddedDynamo({ host: internalHost, tables: app.tables, persistDir: options.persistDir, onError: (m) => log(`error: ${m}`) });
     secrets = await startSecretsEmulator({ host: internalHost, region, accountId: LOCAL_ACCOUNT_ID });
     auth = await setUpLocalAuth(app.auth, { secret: options.secret, jwksUrl: options.jwksUrl, internalHost, secrets });
     const resolved = resolveFunctions(

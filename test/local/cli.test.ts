@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -163,8 +163,7 @@ test('--persist without the optional package classic-level says what to install'
   // The bundle run from outside this repository, where classic-level cannot be found.
   const dir = mkdtempSync(path.join(tmpdir(), 'chat-no-level-'));
   try {
-    mkdirSync(path.join(dir, 'assets', 'local', 'cli'), { recursive: true });
-    copyFileSync(CLI_BUNDLE, path.join(dir, 'assets', 'local', 'cli', 'index.js'));
+    cpSync(path.dirname(CLI_BUNDLE), path.join(dir, 'assets', 'local', 'cli'), { recursive: true });
     cpSync(path.join(path.dirname(CLI_BUNDLE), '..', '..', 'handlers'), path.join(dir, 'assets', 'handlers'), { recursive: true });
     const child = spawn(process.execPath, [path.join(dir, 'assets', 'local', 'cli', 'index.js'), '--port', '0', '--persist', path.join(dir, 'data')], { cwd: dir });
     let err = '';
