@@ -281,7 +281,9 @@ export interface Handoff {
   readonly threshold: number;
   /**
    * Starts workers for the shards from `fromShard` on; resolves to the number of workers started, or 0 when none
-   * could be (the invocation then reads and posts the rest itself, as far as its deadline allows).
+   * could be (the invocation then reads and posts the rest itself, as far as its deadline allows). Called as soon as
+   * the room has been read past the threshold, while the invocation still posts to what it read: `stats.recipients`
+   * is the number of members of the shards before `fromShard`.
    */
   readonly dispatch: (fromShard: number, stats: FanoutStats) => Promise<number>;
 }
@@ -323,7 +325,8 @@ export interface RoomFanoutStats extends FanoutStats {
 /**
  * Posts to every live member of a room (or of a shard range of it), reading `room_id-index` in shard order, pages
  * streamed (posting starts with the first page while the next is fetched; at most two pages held). With a handoff, it
- * stops reading at the first shard boundary past the threshold and hands the remaining shards to workers.
+ * stops reading at the first shard boundary past the threshold and hands the remaining shards to workers — as soon
+ * as it has read that far, so the workers start while it posts to the shards it keeps.
  */
 export async function fanOutRoom(options: RoomFanoutOptions): Promise<RoomFanoutStats> {
   const stats: RoomFanoutStats = emptyStats();
@@ -372,26 +375,74 @@ async function* roomRecipients(
   handoff: Handoff | undefined,
   skip: ReadonlySet<number> | undefined,
 ): AsyncGenerator<Recipient, void, undefined> {
+  const iterator = pages[Symbol.asyncIterator]();
+  // Members read so far (in shard order), and the shard of the last one: where the handoff falls.
+  let read = 0;
   let lastShard = -1;
-  let handingOff = handoff !== undefined;
-  for await (const page of pages) {
-    stats.pages++;
-    stats.itemsRead += page.itemsRead;
-    for (const member of page.members) {
-      if (handingOff && member.shard > lastShard && lastShard >= 0 && stats.recipients >= handoff!.threshold) {
-        handingOff = false;
-        const workers = await handoff!.dispatch(member.shard, stats);
-        if (workers > 0) {
-          stats.workers = workers;
-          stats.handedOffFrom = member.shard;
-          return;
+  /** The handoff, once the room has been read past the threshold: the first member handed over, and the dispatch. */
+  let cut: { readonly page: RoomPage; readonly index: number; readonly workers: Promise<number> } | undefined;
+  let deciding = handoff !== undefined;
+  /** Pages asked for, in order. */
+  const queue: Array<Promise<IteratorResult<RoomPage>>> = [];
+
+  /**
+   * Asks for the next page. Each is counted, and scanned for the handoff, as soon as it arrives; while the handoff is
+   * undecided the next is asked for at once (the room is read up to the threshold without waiting for the posting, at
+   * most a threshold and a page held), so the workers start while this invocation posts to the shards it keeps.
+   */
+  const readNext = (): void => {
+    const arrival = iterator.next().then((result) => {
+      if (result.done) return result;
+      const page = result.value;
+      stats.pages++;
+      stats.itemsRead += page.itemsRead;
+      if (deciding && !cut) {
+        for (let i = 0; i < page.members.length; i++) {
+          const member = page.members[i];
+          if (member.shard > lastShard && lastShard >= 0 && read >= handoff!.threshold) {
+            const workers = handoff!.dispatch(member.shard, { ...stats, recipients: read });
+            workers.catch(() => undefined); // awaited when the posting reaches the cut; a deadline may come first
+            cut = { page, index: i, workers };
+            break;
+          }
+          lastShard = member.shard;
+          read++;
         }
-        // No worker could be started: go on reading and posting as far as the deadline allows.
+        if (!cut) readNext();
       }
-      lastShard = member.shard;
-      if (skip?.has(member.shard)) continue;
-      yield { connectionId: member.connectionId, shard: member.shard };
+      return result;
+    });
+    arrival.catch(() => undefined); // awaited below, unless the posting stops first (a deadline)
+    queue.push(arrival);
+  };
+
+  const recipientsOf = function* (page: RoomPage, from: number, to: number): Generator<Recipient> {
+    for (let i = from; i < to; i++) {
+      const member = page.members[i];
+      if (!skip?.has(member.shard)) yield { connectionId: member.connectionId, shard: member.shard };
     }
+  };
+
+  readNext();
+  for (;;) {
+    const result = await queue.shift()!;
+    if (result.done) return;
+    const page = result.value;
+    if (cut?.page === page) {
+      yield* recipientsOf(page, 0, cut.index);
+      deciding = false;
+      const workers = await cut.workers;
+      if (workers > 0) {
+        stats.workers = workers;
+        stats.handedOffFrom = page.members[cut.index].shard;
+        return;
+      }
+      // No worker could be started: go on reading and posting as far as the deadline allows.
+      yield* recipientsOf(page, cut.index, page.members.length);
+    } else {
+      yield* recipientsOf(page, 0, page.members.length);
+    }
+    if (queue.length === 0) readNext();
   }
 }
 

@@ -64,7 +64,9 @@ export async function broadcastToRoom(deps: PostingDeps, broadcast: RoomBroadcas
     rate,
     startedMs: broadcast.startedMs,
   };
-  const stats = await fanOutRoom({ ...common, handoff });
+  // With workers to hand over to, pages of about the threshold: the broadcast then reads little more than the shards it
+  // keeps (a full 1 MB page holds ~6,000 members, most of which would be read only to be left to the workers).
+  const stats = await fanOutRoom({ ...common, handoff, pageSize: common.pageSize ?? (handoff ? config.shardThreshold : undefined) });
   // Ranges no worker took, when some did: the room was read only up to the handoff. (When none did, the fan-out above
   // read and posted the whole room itself: fanning the ranges out again would post to their members twice.)
   const outcome = dispatched as DispatchOutcome | undefined;

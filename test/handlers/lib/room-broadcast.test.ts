@@ -179,6 +179,26 @@ describe('a room past the threshold hands the rest to workers', () => {
     }
   });
 
+  test('the workers are started once the room is read past the threshold, without waiting for the posts to it', async () => {
+    // Every post is held unanswered (10 in flight, the gate opens at 11): a broadcast that waited for its posts
+    // before handing over would never get to the workers.
+    fx.server.holdInBatchesOf(11);
+    let atDispatch: { received: number } | undefined;
+    const invoker: AsyncInvoker = {
+      async invokeAsync() {
+        if (!atDispatch) {
+          atDispatch = { received: fx.server.received.length };
+          fx.server.reset(); // answers the held posts
+        }
+      },
+    };
+    const deps = large(invoker);
+    const stats = await broadcast({ ...deps, config: { ...deps.config, fanoutConcurrency: 10 } }, undefined, { pageSize: 25 });
+    expect(atDispatch).toEqual({ received: 10 });
+    expect(stats.handedOffFrom).toBe(expectedHandoff(MEMBERS, 50));
+    expect(stats.workers).toBeGreaterThan(0);
+  });
+
   test('the sender\'s copy travels with the workers when its shard is theirs', async () => {
     const invoker = recordingInvoker();
     const sender = idInShard(63);
