@@ -303,10 +303,10 @@ export interface WebSocketChatProps {
 
   /**
    * Posts to connections in flight at once in one invocation (also the HTTP agent's `maxSockets`). At 20 ms per
-   * post, 100 in flight is at most 5,000 posts/s from one invocation: half of API Gateway's account-wide
-   * 10,000 requests/s, which `@connections` posts share.
+   * post, 200 in flight allow up to 10,000 posts/s from one invocation; `fanoutRateBudget` keeps a broadcast below
+   * API Gateway's account-wide 10,000 requests/s, which `@connections` posts share.
    *
-   * @default 100
+   * @default 200
    */
   readonly fanoutConcurrency?: number;
 

@@ -242,8 +242,8 @@ export const DEFAULTS = {
   connectionTtlSeconds: LIMITS.maxConnectionSeconds + 5 * 60,
   /** Message text cap: 31 KiB, so that `{"action":"sendMessage","message":…}` fits in one 32 KB frame. */
   maxMessageBytes: 31 * 1024,
-  /** Chosen by `npm run bench`: the knee of the 5000-connection sweep (see BENCHMARKS.md). */
-  fanoutConcurrency: 100,
+  /** Chosen by `npm run bench`: the knee of the 5000-connection sweep on the lean SigV4 path (see BENCHMARKS.md). */
+  fanoutConcurrency: 200,
   /** Handlers' memory, MiB. */
   handlerMemorySize: 256,
   /** sendMessage's memory, MiB: a fan-out is CPU-bound, and Lambda's CPU share grows with memory (BENCHMARKS.md). */
