@@ -57,7 +57,7 @@ async function buildExternalVariants(): Promise<void> {
       entryPoints: [path.join(ROOT, 'src', 'handlers', `${h.bundle}.lambda.ts`)],
       bundle: true,
       platform: 'node',
-      target: 'node20',
+      target: 'node24',
       minify: true,
       mainFields: ['module', 'main'],
       logLevel: 'error',
@@ -123,12 +123,12 @@ function probeEvent(id: HandlerId, token: string, run: string): unknown {
 }
 
 export async function coldStartBench(
-  options: { runs: number; external: boolean },
+  options: { runs: number; externalRuns: number },
   dynamo: { endpoint: string; call: DynamoCall },
   standInUrl: string,
   secretsUrl: string,
 ): Promise<ColdRow[]> {
-  if (options.external) await buildExternalVariants();
+  if (options.externalRuns > 0) await buildExternalVariants();
   const token = hs256({ sub: 'cold-user', exp: Math.floor(Date.now() / 1000) + 3600 });
   const env = {
     ...process.env,
@@ -142,11 +142,11 @@ export async function coldStartBench(
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsUrl,
   };
   const rows: ColdRow[] = [];
-  for (const sdk of options.external ? ['bundled', 'external'] as const : ['bundled'] as const) {
+  for (const sdk of options.externalRuns > 0 ? ['bundled', 'external'] as const : ['bundled'] as const) {
     for (const h of HANDLERS) {
       const bundle = sdk === 'bundled' ? bundlePath(h.bundle) : path.join(TMP, 'external', `${h.bundle}.lambda`, 'index.js');
       const samples: Array<{ coldInitMs: number; loadMs: number; firstEventMs: number }> = [];
-      for (let i = 0; i < options.runs; i++) {
+      for (let i = 0; i < (sdk === 'bundled' ? options.runs : options.externalRuns); i++) {
         const run = `${sdk}-${i}`;
         // `leave` takes its connection out of a room: put it back, so every run does the same work.
         if (h.id === 'leave') await putItems(dynamo.call, CONNECTIONS, seedItems([{ id: LEAVER, rooms: [LEAVE_ROOM], user: 'leaver', membershipOnly: true }]));

@@ -11,7 +11,8 @@ import { DEFAULTS } from '../src/shared/contract';
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const TMP = path.join(ROOT, 'bench', 'tmp');
 export const ASSETS = path.join(ROOT, 'assets', 'handlers');
-export const bundlePath = (bundle: string): string => path.join(ASSETS, `${bundle}.lambda`, 'index.js');
+/** A shipped bundle (BENCH_BUNDLE_DIR: the same layout elsewhere, e.g. the profiled builds in bench/tmp/profile). */
+export const bundlePath = (bundle: string): string => path.join(process.env.BENCH_BUNDLE_DIR ?? ASSETS, `${bundle}.lambda`, 'index.js');
 
 // NODE_NO_WARNINGS: the SDK's notice that it will need Node 22 from 2027 would fill the output.
 export const CREDS = { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench', NODE_NO_WARNINGS: '1' };
@@ -73,7 +74,7 @@ export function readOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Op
     bucket,
     burst: num('burst', 'BENCH_BURST', bucket / 2),
     rateBudget: num('rate-budget', 'BENCH_RATE_BUDGET', DEFAULTS.fanoutRateBudget),
-    scaledBucket: num('scaled-bucket', 'BENCH_SCALED_BUCKET', quick ? 0 : 2000),
+    scaledBucket: num('scaled-bucket', 'BENCH_SCALED_BUCKET', quick ? 0 : 3000),
     largeRooms: list('rooms', 'BENCH_LARGE_ROOMS', quick ? [20_000] : [20_000, 100_000]),
   };
 }
@@ -124,6 +125,8 @@ export function machineBusyMs(): number {
 
 /** Runs ./probe.js in a fresh process with the given environment. */
 export function runProbe(env: Record<string, string>, execArgv: string[] = []): Promise<ProbeResult> {
+  // BENCH_PROFILE_PROBES=dir: a CPU profile of every probe, for a closer look.
+  if (process.env.BENCH_PROFILE_PROBES) execArgv = [...execArgv, '--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_PROBES}`];
   return new Promise((resolve, reject) => {
     const child = fork(path.join(TMP, 'probe.js'), [], { env: { ...process.env, ...CREDS, ...env }, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     let result: ProbeResult | undefined;

@@ -24,8 +24,8 @@ export interface FanoutRow {
 
 export interface FanoutPlan {
   readonly rooms: readonly number[];
-  readonly sweep: readonly number[];
-  readonly sweepRooms: readonly number[];
+  /** Concurrencies swept, by room size. */
+  readonly sweep: Readonly<Record<number, readonly number[]>>;
   readonly sequentialMax: number;
   readonly latencyMs: number;
 }
@@ -85,8 +85,8 @@ export async function fanoutBench(plan: FanoutPlan, dynamoEndpoint: string, stan
     const seq = connections <= plan.sequentialMax ? await baseline('sequential', connections) : undefined;
     const def = await ours(connections, DEFAULTS.fanoutConcurrency);
     rows.push(row(connections, DEFAULTS.fanoutConcurrency, def, seq, scan));
-    if (plan.sweepRooms.includes(connections)) {
-      for (const concurrency of plan.sweep) {
+    if (plan.sweep[connections]) {
+      for (const concurrency of plan.sweep[connections]) {
         const r = concurrency === DEFAULTS.fanoutConcurrency ? def : await ours(connections, concurrency);
         sweep.push(row(connections, concurrency, r, seq, scan));
       }

@@ -74,8 +74,10 @@ export class LambdaPool {
   private records: InvocationRecord[] = [];
   public url = '';
 
+  /** Defines (or redefines) a function; its warm environments are kept when nothing changed. */
   define(def: FunctionDef): void {
     const old = this.functions.get(def.name);
+    if (old && JSON.stringify(old.def) === JSON.stringify(def)) return;
     if (old) for (const host of old.all) host.child.kill();
     this.functions.set(def.name, { def, idle: [], all: [], waiting: [] });
   }

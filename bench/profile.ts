@@ -158,6 +158,7 @@ export async function profileBench(services: Services, options: Options, quick: 
     burst: options.burst,
     latencyMs: options.latencyMs,
     reps: 1,
+    warmRoom: 0,
     coldRun: false,
     workerBundle: twin('fanout-worker'),
     workerExecArgv: ['--cpu-prof', `--cpu-prof-dir=${workersDir}`],

@@ -42,11 +42,11 @@ export function renderTables(r: Results, coldRoom: string): string {
       + '"other" is the rest of the machine (other users of its cores). Lambda model: the CPU per post measured here at '
       + `${d.fanoutMemorySize} MiB (Lambda's memory-proportional CPU), one environment per participant.`, '', table(
         ['connections', 'workers (max / started)', 'warm', 'rate budget', 'bucket / burst', 'seconds', 'posts/s', '% of bucket', '429s',
-          'retries', 'one invocation: s (posts/s)', 'CPU per post (ms)', 'CPU ms: broadcast / workers / stand-in / dynalite / other', 'cores busy',
+          'retries (delivered twice)', 'one invocation: s (posts/s)', 'CPU per post (ms)', 'CPU ms: broadcast / workers / stand-in / dynalite / other', 'cores busy',
           'Lambda model: posts/s (s)'],
         [...r.sharded, ...(r.sharded_scaled ?? [])].map((x) => [
           thousands(x.connections), `${x.workers} / ${x.workers_started}`, x.cold_workers ? 'cold' : 'warm', x.rate_budget,
-          `${x.bucket} / ${x.burst}`, x.seconds, x.posts_per_second, x.percent_of_bucket, x.throttled_429, x.retries,
+          `${x.bucket} / ${x.burst}`, x.seconds, x.posts_per_second, x.percent_of_bucket, x.throttled_429, `${x.retries} (${x.duplicates})`,
           x.single_invocation_seconds === null ? null : `${x.single_invocation_seconds} (${x.single_invocation_posts_per_second})`,
           x.cpu_ms_per_post, `${x.cpu.broadcast} / ${x.cpu.workers} / ${x.cpu.stand_in} / ${x.cpu.dynalite} / ${x.cpu.other}`, x.cpu.cores_busy,
           `${x.lambda_model_posts_per_second} (${x.lambda_model_seconds})`,
@@ -69,7 +69,7 @@ export function renderTables(r: Results, coldRoom: string): string {
     const h = r.history;
     const ops = (o: Record<string, number>): string => Object.entries(o).map(([k, v]) => `${k} ${v}`).join(', ');
     out.push('', '### History: what storing a message costs (sendMessage to a room of 100; medians)', '', table(
-      ['history', 'first post (ms)', 'last post (ms)', 'handler (ms)', 'DynamoDB requests per message', 'write units', 'read units', 'CPU per message (ms)'],
+      ['history', 'first post (ms)', 'last post (ms)', 'handler (ms)', 'DynamoDB requests per message', 'write units', 'read units', 'CPU per message, 100 posts included (ms)'],
       h.cost.map((x) => [
         x.history, x.first_post_ms, x.last_post_ms, x.handler_ms, ops(x.requests_per_message), x.write_units_per_message, x.read_units_per_message,
         x.cpu_ms_per_message,

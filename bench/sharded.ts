@@ -40,6 +40,11 @@ export interface ShardedRow {
   workers: number;
   workers_started: number;
   shard_threshold: number;
+  /** Items the broadcast read itself, and how many of them it posted to (the workers took the rest of the room). */
+  broadcast_items_read: number;
+  broadcast_recipients: number;
+  /** From the invoke: the first worker started, the broadcast ended, the last worker ended (ms). */
+  timeline: RunResult['timeline'];
   rate_budget: number;
   bucket: number;
   burst: number;
@@ -51,8 +56,9 @@ export interface ShardedRow {
   single_invocation_seconds: number | null;
   single_invocation_posts_per_second: number | null;
   throttled_429: number;
-  /** Post retries (429s and time-outs) by all participants. */
+  /** Post retries (429s and time-outs) by all participants, and frames delivered twice (a time-out whose post got through). */
   retries: number;
+  duplicates: number;
   cold_workers: boolean;
   /** CPU of the handlers (broadcast + workers) per post delivered. */
   cpu_ms_per_post: number;
@@ -82,6 +88,8 @@ export interface ShardedPlan {
   readonly bucket: number;
   readonly burst: number;
   readonly latencyMs: number;
+  /** A room (its size) every configuration first broadcasts to, untimed; 0 = none. */
+  readonly warmRoom: number;
   /** Measured runs per configuration (a room of more than 50,000: one). */
   readonly reps: number;
   /** A first run with fresh worker processes (cold starts included). */
@@ -161,8 +169,12 @@ function functions(services: Services, settings: BroadcastSettings, plan: Sharde
   };
 }
 
-/** Warm environments: `count` workers and the broadcast, each having handled one small event (clients, sockets). */
-async function warm(pool: LambdaPool, workers: number): Promise<void> {
+/**
+ * Warm environments: `count` workers and the broadcast, each having handled one small event (clients, sockets), then
+ * one untimed broadcast to the warm-up room through all of them (compiled code, as in environments Lambda reuses).
+ */
+async function warm(services: Services, workers: number, warmRoom: number): Promise<void> {
+  const { pool } = services;
   await pool.prewarm('send-message', 1);
   const event = (i: number) => ({
     broadcast_id: `warm-${i}-${Date.now()}`,
@@ -179,15 +191,23 @@ async function warm(pool: LambdaPool, workers: number): Promise<void> {
   }
   await pool.invoke('send-message', sendMessageEvent(WARM_ROOM, WARM_CONNECTION, `warm-${Date.now()}`));
   pool.takeRecords();
+  if (warmRoom > 0) await broadcastOnce(services, warmRoom, { rate: 0, burst: 0 }, `warm-${warmRoom}-${Date.now()}`);
 }
 
 interface RunResult {
   seconds: number;
+  /** Connections that got the frame, and how many of them got it twice (a retry after a time-out). */
   delivered: number;
+  duplicates: number;
   throttled: number;
   retries: number;
   truncated: boolean;
   workersStarted: number;
+  /** Items the broadcast itself read and posted to (the rest went to workers). */
+  broadcastItemsRead: number;
+  broadcastRecipients: number;
+  /** From the invoke: the first worker started, the broadcast ended, the last worker ended (ms). */
+  timeline: { first_worker_ms: number | null; broadcast_end_ms: number; last_worker_end_ms: number | null };
   handlerCpuMs: number;
   cpu: CpuSplit;
 }
@@ -221,8 +241,13 @@ async function broadcastOnce(services: Services, connections: number, bucket: { 
   const line = logLine(record);
   const workerLines = workerRecords.map(logLine);
   const truncated = line.truncated === true;
-  if (!truncated && (stats.distinct !== connections || stats.duplicates > 0 || stats.posts !== connections)) {
-    throw new Error(`${label}: ${stats.posts} posts to ${stats.distinct} of ${connections} connections (${stats.duplicates} more than once)`);
+  const sum = (key: string): number => [line, ...workerLines].reduce((s, l) => s + (Number(l[key]) || 0), 0);
+  const retries = sum('retries');
+  if (!truncated && (stats.distinct !== connections || stats.duplicates > retries || stats.posts !== connections + stats.duplicates)) {
+    // Delivery is at least once: a post whose answer did not come within the post time-out is retried, and may have
+    // been delivered (counted in `duplicates`). More duplicates than retries would be a bug.
+    throw new Error(`${label}: ${stats.posts} posts to ${stats.distinct} of ${connections} connections (${stats.duplicates} more than once); `
+      + `${sum('retries')} retries, ${sum('failed')} failed, ${sum('throttled')} throttled; logs: ${[line, ...workerLines].map((l) => JSON.stringify(l)).join('\n')}`);
   }
   const wall = t1 - t0;
   const split = {
@@ -236,15 +261,22 @@ async function broadcastOnce(services: Services, connections: number, bucket: { 
   const machine = machineBusyMs() - before.machine;
   const cpu: CpuSplit = { ...mapValues(split, Math.round), other: Math.max(0, Math.round(machine - ours)), cores_busy: round(machine / wall, 2) };
   const seconds = (stats.lastAt - t0) / 1000;
-  const handlerCpuMs = record.cpuMs + workerRecords.reduce((sum, r) => sum + r.cpuMs, 0);
-  const sum = (key: string): number => [line, ...workerLines].reduce((s, l) => s + (Number(l[key]) || 0), 0);
+  const handlerCpuMs = record.cpuMs + workerRecords.reduce((total, r) => total + r.cpuMs, 0);
   return {
     seconds,
-    delivered: stats.posts,
+    delivered: stats.distinct,
+    duplicates: stats.duplicates,
     throttled: stats.throttled,
-    retries: sum('retries'),
+    retries,
     truncated,
     workersStarted: Number(line.workers) || 0,
+    broadcastItemsRead: Number(line.itemsRead) || 0,
+    broadcastRecipients: Number(line.recipients) || 0,
+    timeline: {
+      first_worker_ms: workerRecords.length ? Math.round(Math.min(...workerRecords.map((w) => w.startedAt)) - t0) : null,
+      broadcast_end_ms: Math.round(record.endedAt - t0),
+      last_worker_end_ms: workerRecords.length ? Math.round(Math.max(...workerRecords.map((w) => w.endedAt)) - t0) : null,
+    },
     handlerCpuMs,
     cpu,
   };
@@ -275,7 +307,7 @@ export async function singleInvocation(services: Services, plan: ShardedPlan, co
   const { broadcast, worker } = functions(services, { sharded: false, threshold: plan.threshold, maxWorkers: 1, rateBudget: plan.rateBudget }, plan);
   services.pool.define(broadcast);
   services.pool.define(worker);
-  await warm(services.pool, 0);
+  await warm(services, 0, plan.warmRoom);
   const runs: RunResult[] = [];
   for (let i = 0; i < (connections > 50_000 ? 1 : plan.reps); i++) {
     runs.push(await broadcastOnce(services, connections, { rate: plan.bucket, burst: plan.burst }, `single-${connections}-${i}`));
@@ -308,7 +340,7 @@ export async function shardedRuns(
       // Fresh processes for the broadcast and every worker: cold starts included, as after a quiet spell in Lambda.
       runs.push({ run: await broadcastOnce(services, connections, { rate: plan.bucket, burst: plan.burst }, `cold-${connections}-${maxWorkers}`), cold: true });
     }
-    await warm(services.pool, maxWorkers);
+    await warm(services, maxWorkers, plan.warmRoom);
     const warmRuns: RunResult[] = [];
     for (let i = 0; i < (connections > 50_000 ? 1 : plan.reps); i++) {
       warmRuns.push(await broadcastOnce(services, connections, { rate: plan.bucket, burst: plan.burst }, `sharded-${connections}-${maxWorkers}-${i}`));
@@ -324,6 +356,9 @@ export async function shardedRuns(
         workers: maxWorkers,
         workers_started: run.workersStarted,
         shard_threshold: plan.threshold,
+        broadcast_items_read: run.broadcastItemsRead,
+        broadcast_recipients: run.broadcastRecipients,
+        timeline: run.timeline,
         rate_budget: plan.rateBudget,
         bucket: plan.bucket,
         burst: plan.burst,
@@ -334,6 +369,7 @@ export async function shardedRuns(
         single_invocation_posts_per_second: single ? single.posts_per_second : null,
         throttled_429: run.throttled,
         retries: run.retries,
+        duplicates: run.duplicates,
         cold_workers: cold,
         cpu_ms_per_post: round(cpuPerPost, 3),
         cpu: run.cpu,
@@ -342,8 +378,9 @@ export async function shardedRuns(
         lambda_model_seconds: round(connections / modelRate, 1),
       };
       log(`  sharded ${connections} (≤${maxWorkers} workers, ${run.workersStarted} started${cold ? ', cold' : ''}): ${row.seconds} s, ${row.posts_per_second} posts/s `
-        + `(${row.percent_of_bucket} % of ${plan.bucket}/s), 429s ${row.throttled_429}, ${row.cpu_ms_per_post} ms CPU/post, cores busy ${run.cpu.cores_busy} `
-        + `[broadcast ${run.cpu.broadcast} workers ${run.cpu.workers} stand-in ${run.cpu.stand_in} dynalite ${run.cpu.dynalite} other ${run.cpu.other}]`);
+        + `(${row.percent_of_bucket} % of ${plan.bucket}/s), broadcast read ${row.broadcast_items_read} for ${row.broadcast_recipients}, 429s ${row.throttled_429}, ${row.cpu_ms_per_post} ms CPU/post, cores busy ${run.cpu.cores_busy} `
+        + `[broadcast ${run.cpu.broadcast} workers ${run.cpu.workers} stand-in ${run.cpu.stand_in} dynalite ${run.cpu.dynalite} other ${run.cpu.other}] `
+        + `timeline ${JSON.stringify(run.timeline)}`);
       rows.push(row);
     }
   }
