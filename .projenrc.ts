@@ -2,7 +2,12 @@ import { awscdk, javascript, typescript } from 'projen';
 import { addClientPackage } from './projenrc/client';
 
 /** Runtime code bundled by esbuild: never part of the jsii (CommonJS) compile. */
-const RUNTIME_SOURCES = ['src/handlers/**/*.lambda.ts', 'src/handlers/lib/**/*.ts', 'src/local/**/*.ts'];
+const RUNTIME_SOURCES = [
+  'src/handlers/**/*.lambda.ts',
+  'src/handlers/lib/**/*.ts',
+  'src/handlers/runtime/**/*.ts',
+  'src/local/**/*.ts',
+];
 
 const project = new awscdk.AwsCdkConstructLibrary({
   name: 'cdk-websocket-chat',
@@ -112,7 +117,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     },
   },
 
-  gitignore: ['/bench/tmp/', '/.local-data/', '*.tgz'],
+  gitignore: ['/bench/tmp/', '/.local-data/', '/.cache/', '*.tgz'],
   npmignoreEnabled: true,
 });
 
@@ -191,7 +196,8 @@ project.testTask.prependSpawn(project.tasks.tryFind('bundle')!);
 // examples from the published package, such as Construct Hub, compile them with these; aws/aws-cdk#15011).
 // Nothing used only to build, test or measure (test/consumer/check-tarball.js enforces it).
 project.npmignore?.exclude(
-  '/.ci/', '/bench/', '/BENCHMARKS.md', '/examples/', '/scripts/', '/.local-data/', '/cdk.out/',
+  '/.ci/', '/bench/', '/BENCHMARKS.md', '/ARCHITECTURE.md', '/RELIABILITY.md', '/examples/', '/scripts/',
+  '/.local-data/', '/.cache/', '/cdk.out/',
   '*.tabl.json', '*.tgz', '*.tsbuildinfo', '*.map',
 );
 project.gitignore.exclude('*.tabl.json', '/examples/*/cdk.out/', '/examples/*/node_modules/');
