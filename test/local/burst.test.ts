@@ -13,7 +13,7 @@ import { assertRealBundles } from '../support/real-handlers';
 assertRealBundles();
 
 const FULL = process.env.BURST_SCALE === 'full';
-const SOCKETS = FULL ? 500 : 100;
+const SOCKETS = FULL ? 500 : 60;
 const MESSAGES = 10;
 const FLOOD = FULL ? 5000 : 1000;
 
