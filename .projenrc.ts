@@ -1,5 +1,6 @@
 import { awscdk, javascript, typescript } from 'projen';
 import { addClientPackage } from './projenrc/client';
+import { splitTestProjects } from './projenrc/test-projects';
 
 /** Runtime code bundled by esbuild: never part of the jsii (CommonJS) compile. */
 const RUNTIME_SOURCES = [
@@ -246,4 +247,5 @@ project.addTask('test:consumer', {
 });
 
 addClientPackage(project);
+splitTestProjects(project);
 project.synth();
