@@ -8,7 +8,7 @@ import { runBurst, runFlood } from '../test/support/burst';
  * frames while another connects. Prints the figures (and `--json` prints them as JSON, for a report); exits non-zero
  * when a message was lost, duplicated, or an invocation failed.
  *
- *   npx projen burst [-- --sockets 500 --messages 10 --room-size 10 --flood 5000 --json]
+ *   npx projen burst [-- --sockets 500 --messages 10 --room-size 10 --flood 5000 --max-environments 32 --json]
  */
 
 async function main(): Promise<number> {
@@ -18,10 +18,12 @@ async function main(): Promise<number> {
       'messages': { type: 'string', default: '10' },
       'room-size': { type: 'string', default: '10' },
       'flood': { type: 'string', default: '5000' },
+      'max-environments': { type: 'string' },
       'json': { type: 'boolean', default: false },
     },
   });
-  const gateway = await startLocalGateway({ port: 0, handlerOutput: 'ignore' });
+  const maxEnvironments = values['max-environments'] === undefined ? undefined : Number(values['max-environments']);
+  const gateway = await startLocalGateway({ port: 0, handlerOutput: 'ignore', maxEnvironments });
   try {
     const rss = () => process.memoryUsage().rss;
     const token = (user: string) => gateway.devToken(user);
@@ -49,7 +51,8 @@ async function main(): Promise<number> {
           `  delivered ${flood.delivered} (${flood.duplicates} duplicates, ${flood.failures} failed invocations) in ${(flood.durationMs / 1000).toFixed(1)} s`,
           `  a handshake meanwhile: ${flood.handshakeDuringFloodMs} ms; its first ping answered in ${flood.pingDuringFloodMs} ms; ` +
             `memory ${flood.memoryBeforeMb} → peak ${flood.memoryPeakMb} MB`,
-          `node ${environment.node}, ${environment.cpus} CPUs`,
+          `node ${environment.node}, ${environment.cpus} CPUs, at most ${environment.lambda.maxEnvironments} Lambda environments ` +
+            `(${environment.lambda.maxEnvironmentsPerFunction} per function)`,
           '',
         ].join('\n'),
       );
