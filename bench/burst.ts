@@ -49,7 +49,7 @@ async function main(): Promise<number> {
             `(${burst.deliveriesPerSecond} deliveries/s); memory ${burst.memoryBeforeMb} → peak ${burst.memoryPeakMb} MB`,
           `flood: ${flood.frames} frames from one socket`,
           `  delivered ${flood.delivered} (${flood.duplicates} duplicates, ${flood.failures} failed invocations) in ${(flood.durationMs / 1000).toFixed(1)} s`,
-          `  a handshake meanwhile: ${flood.handshakeDuringFloodMs} ms; its first ping answered in ${flood.pingDuringFloodMs} ms; ` +
+          `  a handshake meanwhile: ${flood.handshakeDuringFloodMs} ms; its ping ${flood.pingAnswered ? `answered in ${flood.pingDuringFloodMs} ms` : 'NOT answered'}; ` +
             `memory ${flood.memoryBeforeMb} → peak ${flood.memoryPeakMb} MB`,
           `node ${environment.node}, ${environment.cpus} CPUs, at most ${environment.lambda.maxEnvironments} Lambda environments ` +
             `(${environment.lambda.maxEnvironmentsPerFunction} per function)`,
@@ -58,7 +58,7 @@ async function main(): Promise<number> {
       );
     }
     const ok = burst.delivered === burst.expected && burst.duplicates === 0 && burst.failures === 0 &&
-      flood.delivered === flood.frames && flood.duplicates === 0 && flood.failures === 0;
+      flood.delivered === flood.frames && flood.duplicates === 0 && flood.failures === 0 && flood.pingAnswered;
     return ok ? 0 : 1;
   } finally {
     await gateway.close();

@@ -143,7 +143,9 @@ export interface FloodResult {
   readonly failureSamples: readonly string[];
   /** A new connection's handshake, started right after the flood was sent. */
   readonly handshakeDuringFloodMs: number;
-  /** Its first ping answered, meanwhile. */
+  /** Whether its ping was answered (pong), meanwhile. */
+  readonly pingAnswered: boolean;
+  /** Its ping answered, meanwhile. */
   readonly pingDuringFloodMs: number;
   /** From the first frame sent to the last message back. */
   readonly durationMs: number;
@@ -183,7 +185,12 @@ export async function runFlood(options: FloodOptions): Promise<FloodResult> {
   const other = await open(`${options.url}?room_id=bystander-${tag}&token=${encodeURIComponent(options.token(`bystander-${tag}`))}`);
   const handshakeDuringFloodMs = performance.now() - handshakeStart;
   const pingStart = performance.now();
-  const pong = new Promise<void>((resolve) => other.on('message', (data: Buffer) => parse(data)?.action === 'pong' && resolve()));
+  let pingAnswered = false;
+  const pong = new Promise<void>((resolve) => other.on('message', (data: Buffer) => {
+    if (parse(data)?.action !== 'pong') return;
+    pingAnswered = true;
+    resolve();
+  }));
   other.send(JSON.stringify({ action: 'ping' }));
   await within(pong, options.timeoutMs ?? 120_000);
   const pingDuringFloodMs = performance.now() - pingStart;
@@ -201,6 +208,7 @@ export async function runFlood(options: FloodOptions): Promise<FloodResult> {
     failures: failures.length,
     failureSamples: failures.slice(0, 5),
     handshakeDuringFloodMs: Math.round(handshakeDuringFloodMs),
+    pingAnswered,
     pingDuringFloodMs: Math.round(pingDuringFloodMs),
     durationMs: Math.round(last - start),
     memoryBeforeMb: peak.before,
@@ -208,30 +216,19 @@ export async function runFlood(options: FloodOptions): Promise<FloodResult> {
   };
 }
 
-/**
- * Connects every socket, in waves: wave k connects the k-th member of every room at once (one handshake per room in
- * flight). Two members of one room are never in `$connect` together: the second one's `member_joined` post to the
- * first would meet a connection still in its handshake, which API Gateway answers 410 — and the handlers then delete
- * the first one's items (a race of the handlers, not of the gateway; see the report of this scenario).
- */
+/** Connects every socket, `connectConcurrency` handshakes at a time (members of one room connect together). */
 async function connectAll(options: BurstOptions, tag: string): Promise<Member[]> {
   const members: Member[] = new Array(options.sockets);
-  const concurrency = options.connectConcurrency ?? 50;
-  for (let k = 0; k < options.roomSize; k++) {
-    const wave: number[] = [];
-    for (let i = k; i < options.sockets; i += options.roomSize) wave.push(i);
-    let next = 0;
-    const worker = async () => {
-      for (let w = next++; w < wave.length; w = next++) {
-        const i = wave[w];
-        const user = `u${i}`;
-        const room = `burst-${tag}-${Math.floor(i / options.roomSize)}`;
-        const ws = await open(`${options.url}?room_id=${room}&token=${encodeURIComponent(options.token(user))}`);
-        members[i] = { ws, user, room, seen: new Map(), texts: new Set(), failures: [] };
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, wave.length) }, worker));
-  }
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < options.sockets; i = next++) {
+      const user = `u${i}`;
+      const room = `burst-${tag}-${Math.floor(i / options.roomSize)}`;
+      const ws = await open(`${options.url}?room_id=${room}&token=${encodeURIComponent(options.token(user))}`);
+      members[i] = { ws, user, room, seen: new Map(), texts: new Set(), failures: [] };
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.connectConcurrency ?? 50, options.sockets) }, worker));
   return members;
 }
 
