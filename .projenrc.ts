@@ -246,6 +246,12 @@ project.addTask('test:consumer', {
   exec: 'bash test/consumer/consumer-test.sh',
 });
 
+// RELIABILITY.md: the reliability scenarios (faults, hostile inputs, full-size bursts) run as tests; the report is
+// generated from their results and the figures they record (scripts/reliability.mjs). Not part of `npm test`.
+project.addTask('reliability', {
+  description: 'Run the reliability scenarios (bursts at full size) and regenerate RELIABILITY.md from their results',
+  steps: [{ spawn: 'bundle' }, { exec: 'node scripts/reliability.mjs' }],
+});
 addClientPackage(project);
 splitTestProjects(project);
 project.synth();

@@ -113,8 +113,12 @@ export function formatBanner(info: BannerInfo): string {
   }
   lines.push(
     '',
-    'Then send:',
+    'Then send (one frame per line):',
     '  {"action":"sendMessage","message":"hello"}',
+    '  {"action":"join","room_id":"kitchen"}           then {"action":"sendMessage","room_id":"kitchen","message":"hi"}',
+    '  {"action":"history","room_id":"lobby","after_seq":0}',
+    '  {"action":"presence","room_id":"lobby"}',
+    '  {"action":"leave","room_id":"kitchen"}',
     '  {"action":"ping"}',
     '',
     'Push an event from a backend (Lambda Invoke API):',

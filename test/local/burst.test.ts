@@ -2,6 +2,7 @@ import { ENV } from '../../src/shared/contract';
 import { runBurst, runFlood } from '../support/burst';
 import { REAL_HANDLERS, startTestGateway, type TestGateway } from '../support/local-gateway';
 import { assertRealBundles } from '../support/real-handlers';
+import { recordFigures } from '../support/reliability';
 import { TestClient } from '../support/ws-client';
 
 /**
@@ -40,6 +41,7 @@ test(`${SOCKETS} sockets × ${MESSAGES} messages at once, rooms of 10: every mes
   const token = (user: string) => gw.devToken(user);
   const result = await runBurst({ url: gw.url, token, sockets: SOCKETS, messagesPerSocket: MESSAGES, roomSize: 10, memory: rss });
   process.stdout.write(`burst: ${JSON.stringify(result)}\n`);
+  recordFigures('burst', { ...result, failureSamples: undefined, messagesPerSocket: MESSAGES, roomSize: 10 });
   expect(result.failureSamples).toEqual([]);
   const { delivered, duplicates, failures } = result;
   expect({ delivered, duplicates, failures }).toEqual({ delivered: result.expected, duplicates: 0, failures: 0 });
@@ -67,6 +69,7 @@ test('members of one room connecting at once all receive the room\'s messages', 
 test(`one socket floods ${FLOOD} frames: all handled, and a new handshake meanwhile completes`, async () => {
   const result = await runFlood({ url: gw.url, token: (u) => gw.devToken(u), frames: FLOOD, memory: rss });
   process.stdout.write(`flood: ${JSON.stringify(result)}\n`);
+  recordFigures('flood', { ...result, failureSamples: undefined });
   expect(result.failureSamples).toEqual([]);
   expect({ delivered: result.delivered, duplicates: result.duplicates }).toEqual({ delivered: FLOOD, duplicates: 0 });
   // A generous bound: the handshake is not stuck behind the flood (real figures belong in benchmarks).

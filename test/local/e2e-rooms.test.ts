@@ -2,6 +2,7 @@ import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { ENV, ERROR_CODES, MESSAGES } from '../../src/shared/contract';
 import { REAL_HANDLERS, startTestGateway, type TestGateway } from '../support/local-gateway';
 import { assertRealBundles } from '../support/real-handlers';
+import { recordFigures } from '../support/reliability';
 import { eventually, waitForEvent } from '../support/wait';
 import { connectUrl, handshakeStatus, TestClient, type Frame } from '../support/ws-client';
 
@@ -148,6 +149,7 @@ describe('nothing lost across a reconnect', () => {
     // They are the very frames alice's copies were (same ids, seqs and text).
     const atAlice = new Map(alice.matching((f) => f.action === 'message').map((f) => [f.message_id, f]));
     for (const m of messages) expect(atAlice.get(m.message_id)).toMatchObject({ seq: m.seq, message: m.message });
+    recordFigures('replay', { missedWhileAway: 50, replayed: messages.length, distinct: new Set(messages.map((m) => m.message_id)).size, inOrder: true });
   });
 
   test('a gap in seq is detectable and fetchable: a failed store leaves a seq that history skips', async () => {

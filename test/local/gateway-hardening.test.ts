@@ -7,6 +7,7 @@ import { ApiGatewayManagementApiClient, GoneException, PostToConnectionCommand }
 import { ListTablesCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { FIXTURE_HANDLERS, startTestGateway, type TestGateway } from '../support/local-gateway';
 import { rawUpgrade } from '../support/raw-socket';
+import { recordFigures } from '../support/reliability';
 import { eventually, waitForEvent } from '../support/wait';
 import { connectUrl, handshakeStatus, TestClient } from '../support/ws-client';
 
@@ -171,6 +172,7 @@ describe('exactly one $disconnect for every accepted connection; nothing for a r
     const { connects, disconnects } = ledger(stateDir);
     expect([...disconnects.keys()].sort()).toEqual([...connects].sort());
     expect([...disconnects.values()].every((n) => n === 1)).toBe(true);
+    recordFigures('half-closed', { clients: 40, accepted: connects.length, disconnects: [...disconnects.values()].reduce((a, b) => a + b, 0) });
   });
 
   test.each([

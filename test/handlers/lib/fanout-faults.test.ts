@@ -5,6 +5,7 @@ import type { Reply } from '../../support/connections-server';
 import { allConnectionIds, idRange, nowSeconds, seedConnections, type SeedRow } from '../../support/connections-table';
 import { LOCAL_CREDENTIALS } from '../../support/dynalite';
 import { startHandlerFixture, type FixtureDeps, type HandlerFixture } from '../../support/handler-fixture';
+import { recordFigures } from '../../support/reliability';
 
 /**
  * A broadcast against a real HTTP `@connections` stand-in that answers with every kind of fault, timeouts scaled down
@@ -117,6 +118,13 @@ test('the fault mix: exactly the 410 rows deleted, every eventually-live connect
   expect(new Set(fx.server.received.slice(0, firstRetry).map((p) => p.connectionId)).size).toBe(stats.recipients);
   // Nothing arrived after the deadline (20 s less the 1 s reserve).
   expect(Math.max(...arrivals.values())).toBeLessThanOrEqual(started + 19_000);
+  recordFigures('fault-mix', {
+    faults: MIX.map(({ kind, posts, outcome }) => ({ kind, connections: ids[kind].length, posts, outcome })),
+    skipped: { expired: expired.length, otherRoom: elsewhere.length },
+    ...stats,
+    rowsDeleted: rows.length - remaining.length,
+    rowsDeletedThatAnswered410: goneIds.length,
+  });
 });
 
 test('a deadline that leaves room for first attempts only: no retry starts, nothing arrives late, only 410s delete rows', async () => {
@@ -168,6 +176,7 @@ test('400 of 2,000 connections hang: every healthy connection is reached once, b
   // Hanging connections keep their rows (a timeout is not a 410).
   expect(await allConnectionIds(fx.dynamo.client, deps.config.tableName)).toHaveLength(2000);
   expect(Math.max(...arrivals.values())).toBeLessThanOrEqual(started + 24_000);
+  recordFigures('hanging', { connections: 2000, hanging: 400, healthyReached: fx.server.deliveredIds().length, ...stats, seconds: (Date.now() - started) / 1000 });
 });
 
 test('hanging connections with a short deadline: the healthy ones are still reached (first attempts come first)', async () => {

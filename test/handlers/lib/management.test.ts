@@ -151,6 +151,35 @@ describe('posting over HTTP', () => {
     }
   });
 
+  test('a skewed clock: "Signature expired" corrects the clock from the server\'s Date and retries once, at once', async () => {
+    const serverNow = Date.now();
+    const serverDate = new Date(serverNow).toUTCString();
+    // The server refuses any request signed more than 5 minutes away from its own clock, as AWS does.
+    answer = (res) => {
+      const amzDate = String(seen.at(-1)!.headers['x-amz-date']);
+      const signedAt = Date.parse(amzDate.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'));
+      if (Math.abs(signedAt - serverNow) > 5 * 60_000) {
+        res.writeHead(403, { 'x-amzn-ErrorType': 'InvalidSignatureException', 'date': serverDate })
+          .end(JSON.stringify({ message: `Signature expired: ${amzDate} is now earlier than ${serverDate}` }));
+      } else {
+        res.writeHead(200, { date: serverDate }).end();
+      }
+    };
+    const skewed = new SignedConnectionsApi({ endpoint, region: 'us-east-1', credentials: async () => credentials, maxSockets: 1, now: () => Date.now() - 20 * 60_000 });
+    expect(await skewed.post('c', 'x')).toEqual({ status: 200 });
+    expect(seen).toHaveLength(2);
+    // The correction stays: the next post is signed right the first time.
+    expect(await skewed.post('d', 'x')).toEqual({ status: 200 });
+    expect(seen).toHaveLength(3);
+    skewed.destroy();
+  });
+
+  test('any other 403 is not retried', async () => {
+    answer = (res) => res.writeHead(403, { 'x-amzn-ErrorType': 'ForbiddenException', 'date': new Date(Date.now() + 3_600_000).toUTCString() }).end('{"message":"Forbidden"}');
+    expect(await api().post('c', 'x')).toEqual({ status: 403, errorType: 'ForbiddenException' });
+    expect(seen).toHaveLength(1);
+  });
+
   test('rejects on a refused connection', async () => {
     const closed = new SignedConnectionsApi({ endpoint: 'http://127.0.0.1:1/dev', region: 'us-east-1', credentials: async () => credentials, maxSockets: 1 });
     await expect(closed.post('c', 'x')).rejects.toThrow(/ECONNREFUSED/);
