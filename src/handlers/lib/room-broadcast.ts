@@ -43,9 +43,10 @@ export async function broadcastToRoom(deps: PostingDeps, broadcast: RoomBroadcas
       },
       (outcome) => {
         dispatched = outcome;
-        // Workers started: from now on this invocation keeps its share of the budget. None started: it goes on reading
-        // the rest of the room itself (see `Handoff.dispatch`), at the whole budget.
-        if (outcome.workers > 0) rate.setRate(outcome.ratePerParticipant);
+        // Workers started: from now on this invocation keeps its share of the budget (its own shards, and the ranges
+        // no worker took). None started: it goes on reading the rest of the room itself (see `Handoff.dispatch`), at
+        // the whole budget.
+        if (outcome.workers > 0) rate.setRate(outcome.broadcastRate);
       },
     )
     : undefined;

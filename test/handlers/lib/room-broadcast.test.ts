@@ -35,6 +35,18 @@ const broadcast = (deps: FixtureDeps, sender?: string, options: { pageSize?: num
     pageSize: options.pageSize,
   }, options.remainingMs);
 
+/** Workers' rates: within the budget, at least 1, in proportion to the shards of each range (to rounding). */
+function expectProportionalRates(events: readonly WorkerEvent[], budget: number): void {
+  const shards = (e: WorkerEvent): number => e.shard_to - e.shard_from + 1;
+  const total = events.reduce((sum, e) => sum + e.rate, 0);
+  expect(total).toBeLessThanOrEqual(budget);
+  const perShard = total / events.reduce((sum, e) => sum + shards(e), 0);
+  for (const e of events) {
+    expect(e.rate).toBeGreaterThanOrEqual(1);
+    expect(Math.abs(e.rate - perShard * shards(e))).toBeLessThanOrEqual(1);
+  }
+}
+
 /** An id whose shard is `shard`. */
 function idInShard(shard: number, prefix = 'sender'): string {
   for (let i = 0; ; i++) if (shardOf(`${prefix}-${i}`) === shard) return `${prefix}-${i}`;
@@ -165,7 +177,6 @@ describe('a room past the threshold hands the rest to workers', () => {
       next = b + 1;
     }
     expect(next).toBe(SHARDS);
-    const rate = Math.floor(1000 / (invoker.events.length + 1));
     for (const event of invoker.events) {
       expect(event).toEqual({
         broadcast_id: invoker.events[0].broadcast_id,
@@ -173,10 +184,11 @@ describe('a room past the threshold hands the rest to workers', () => {
         shard_from: expect.any(Number),
         shard_to: expect.any(Number),
         frame: JSON.stringify(FRAME),
-        rate,
+        rate: expect.any(Number),
         now_seconds: NOW_S,
       });
     }
+    expectProportionalRates(invoker.events, 1000);
   });
 
   test('the workers are started once the room is read past the threshold, without waiting for the posts to it', async () => {

@@ -1,6 +1,6 @@
 import { emptyStats } from '../../../src/handlers/lib/fanout';
 import type { AsyncInvoker } from '../../../src/handlers/lib/lambda-invoke';
-import { parseWorkerEvent, planWorkers, workerHandoff, type DispatchOutcome, type WorkerEvent } from '../../../src/handlers/lib/sharding';
+import { parseWorkerEvent, planWorkers, rateShares, workerHandoff, type DispatchOutcome, type WorkerEvent } from '../../../src/handlers/lib/sharding';
 import { SHARDS } from '../../../src/shared/contract';
 import { captureLog } from '../../support/log-capture';
 
@@ -148,7 +148,7 @@ describe('workerHandoff', () => {
 
   const stats = (recipients: number) => ({ ...emptyStats(), recipients });
 
-  test('starts one worker per planned range with the broadcast, its range and an equal share of the rate budget', async () => {
+  test('starts one worker per planned range with the broadcast, its range and a share of the rate budget in proportion to it', async () => {
     const invoker = recordingInvoker();
     const { h, outcomes } = handoff(invoker);
     expect(h.threshold).toBe(500);
@@ -158,7 +158,8 @@ describe('workerHandoff', () => {
     const planned = planWorkers(10, 1000, 500, 16);
     expect(workers).toBe(planned.length);
     expect(invoker.calls).toHaveLength(planned.length);
-    const share = Math.floor(8000 / (planned.length + 1));
+    // 1,000 members in the 10 shards read: 100 a shard; the broadcast has posted to none of its 1,000 yet.
+    const shares = rateShares(8000, 1000, planned.map((r) => 100 * (r.to - r.from + 1)));
     const [first] = invoker.calls;
     for (const [i, call] of invoker.calls.entries()) {
       expect(call.name).toBe('arn:aws:lambda:us-east-1:123456789012:function:worker');
@@ -169,7 +170,7 @@ describe('workerHandoff', () => {
         shard_to: planned[i].to,
         frame: broadcast.frame,
         sender: { connection_id: 'me', frame: broadcast.sender.frame },
-        rate: share,
+        rate: shares.workers[i],
         now_seconds: broadcast.nowSeconds,
       });
       // What a worker receives is what it accepts.
@@ -177,7 +178,17 @@ describe('workerHandoff', () => {
     }
     expect(first.event.broadcast_id).toMatch(/^[0-9a-f-]{36}$/);
     expectCover(invoker.calls.map((c) => ({ from: c.event.shard_from, to: c.event.shard_to })), 10);
-    expect(outcomes).toEqual([{ workers: planned.length, failedRanges: [], ratePerParticipant: share }]);
+    expect(outcomes).toEqual([{ workers: planned.length, failedRanges: [], broadcastRate: shares.own }]);
+  });
+
+  test('rate shares: in proportion to the work, at least 1 each, within the budget', () => {
+    expect(rateShares(8000, 3000, [6000, 6000, 3000])).toEqual({ own: 1333, workers: [2666, 2666, 1333] });
+    // The broadcast with little left of its own, as when it hands over after posting its shards.
+    expect(rateShares(8000, 0, [5000, 5000])).toEqual({ own: 1, workers: [3999, 3999] });
+    expect(rateShares(3, 100, [100, 100, 100, 100])).toEqual({ own: 1, workers: [1, 1, 1, 1] });
+    const shares = rateShares(10_000, 2185, Array(16).fill(6113));
+    expect(shares.own + shares.workers.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(10_000);
+    expect(shares.own + shares.workers.reduce((a, b) => a + b, 0)).toBeGreaterThan(10_000 - 17);
   });
 
   test('each dispatch is a new broadcast id', async () => {
@@ -200,7 +211,7 @@ describe('workerHandoff', () => {
     const invoker = recordingInvoker();
     const { h, outcomes } = handoff(invoker, { rateBudget: 3, maxWorkers: 16, threshold: 1 });
     await h.dispatch(1, stats(100));
-    expect(outcomes[0].ratePerParticipant).toBe(1);
+    expect(outcomes[0].broadcastRate).toBe(1);
     expect(invoker.calls.every((c) => c.event.rate === 1)).toBe(true);
   });
 
@@ -218,7 +229,9 @@ describe('workerHandoff', () => {
     const { h, outcomes, logs } = handoff(invoker, { maxWorkers: 2 });
     expect(await h.dispatch(32, stats(10_000))).toBe(1);
     expect(invoker.calls.filter((c) => c.event.shard_from === 48)).toHaveLength(3);
-    expect(outcomes).toEqual([{ workers: 1, failedRanges: [{ from: 48, to: 63 }], ratePerParticipant: Math.floor(8000 / 3) }]);
+    // The broadcast takes the range no worker took, and its share: 10,000 of its own, 5,000 in each range.
+    const shares = rateShares(8000, 10_000, [5000, 5000]);
+    expect(outcomes).toEqual([{ workers: 1, failedRanges: [{ from: 48, to: 63 }], broadcastRate: shares.own + shares.workers[1] }]);
     expect(logs.records).toEqual([expect.objectContaining({ level: 'error', event: 'dispatchWorker', roomId: 'big', range: { from: 48, to: 63 }, errorName: 'TooManyRequestsException' })]);
   });
 
