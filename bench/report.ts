@@ -46,7 +46,8 @@ export function renderTables(r: Results, coldRoom: string): string {
           'Lambda model: posts/s (s)'],
         [...r.sharded, ...(r.sharded_scaled ?? [])].map((x) => [
           thousands(x.connections), `${x.workers} / ${x.workers_started}`, x.cold_workers ? 'cold' : 'warm', x.rate_budget,
-          `${x.bucket} / ${x.burst}`, x.seconds, x.posts_per_second, x.percent_of_bucket, x.throttled_429, `${x.retries} (${x.duplicates})`,
+          `${x.bucket} / ${x.burst}`, x.seconds, x.posts_per_second, x.percent_of_bucket, x.throttled_429,
+          `${x.retries} (${x.duplicates})${x.retried_workers ? `; ${x.retried_workers} worker invocation(s) retried` : ''}`,
           x.single_invocation_seconds === null ? null : `${x.single_invocation_seconds} (${x.single_invocation_posts_per_second})`,
           x.cpu_ms_per_post, `${x.cpu.broadcast} / ${x.cpu.workers} / ${x.cpu.stand_in} / ${x.cpu.dynalite} / ${x.cpu.other}`, x.cpu.cores_busy,
           `${x.lambda_model_posts_per_second} (${x.lambda_model_seconds})`,
