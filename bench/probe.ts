@@ -7,7 +7,9 @@
  * - `handler`: any shipped bundle (`BENCH_BUNDLE`) handling `BENCH_EVENT` (JSON) once a repetition;
  * - `push_user` / `push_room`: a backend's hand-written push (./baselines `handWrittenPush`);
  * - `open_loop`: `sendMessage` to one room at `BENCH_RATE` messages a second for `BENCH_SECONDS`, each message its
- *   own handler call (they overlap), reporting what each sender got (broadcast, or `UNAVAILABLE`).
+ *   own handler call (they overlap), reporting what each sender got (broadcast, or `UNAVAILABLE`); the messages go
+ *   round-robin to `BENCH_INSTANCES` copies of the bundle's module scope (each with its own SDK client, hence its own
+ *   retry quota, as Lambda's execution environments have).
  * With `BENCH_STANDIN` (the `@connections` stand-in's URL) each repetition also reports when its first and last post
  * reached the stand-in, relative to its start. Reports over IPC.
  */
@@ -133,7 +135,7 @@ async function handlerOnce(handler: Handler, event: unknown, requestId: string):
   return { recipients: line?.recipients ?? 0, delivered: line?.delivered ?? 0, itemsRead: line?.itemsRead ?? 0 };
 }
 
-async function openLoop(handler: Handler): Promise<OpenLoopMessage[]> {
+async function openLoop(handlers: Handler[]): Promise<OpenLoopMessage[]> {
   const rate = Number(process.env.BENCH_RATE);
   const seconds = Number(process.env.BENCH_SECONDS ?? 3);
   const sender = process.env.BENCH_SENDER!;
@@ -146,7 +148,7 @@ async function openLoop(handler: Handler): Promise<OpenLoopMessage[]> {
     if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
     const sentAt = epochMs();
     const id = `open-${i}`;
-    runs.push(handler(sendMessageEvent(id, roomId, sender), context(id)).then(() => {
+    runs.push(handlers[i % handlers.length](sendMessageEvent(id, roomId, sender), context(id)).then(() => {
       const line = logOf(id) ?? {};
       return {
         sentAtMs: sentAt - start,
@@ -172,11 +174,16 @@ async function main(): Promise<void> {
     const template = process.env.BENCH_EVENT!;
     once = (n) => handlerOnce(handler, JSON.parse(template.replace(/\{\{n\}\}/g, String(n))), `r${n}`);
   } else if (mode === 'open_loop') {
-    const handler = loadHandler();
-    // Warm: one message (module scope, sockets), then the measured stream.
-    await handlerOnce(handler, sendMessageEvent('warm', roomId, process.env.BENCH_SENDER!), 'rwarm');
+    const handlers: Handler[] = [];
+    for (let i = 0; i < Number(process.env.BENCH_INSTANCES ?? 1); i++) {
+      // A fresh module scope each: its own clients (and the SDK's retry quota), as a separate execution environment.
+      delete require.cache[require.resolve(process.env.BENCH_BUNDLE!)];
+      handlers.push(loadHandler());
+    }
+    // Warm: one message each (module scope, sockets), then the measured stream.
+    for (const [i, handler] of handlers.entries()) await handlerOnce(handler, sendMessageEvent(`warm${i}`, roomId, process.env.BENCH_SENDER!), `rwarm${i}`);
     const cpu0 = process.cpuUsage();
-    const messages = await openLoop(handler);
+    const messages = await openLoop(handlers);
     const cpu = process.cpuUsage(cpu0);
     const cpuMs = (cpu.user + cpu.system) / 1000;
     const result: ProbeResult = { reps: [], cpuMs, cpuMsPerPost: 0, peakRssMb: process.resourceUsage().maxRSS / 1024, messages };

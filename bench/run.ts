@@ -190,12 +190,13 @@ async function main(): Promise<void> {
       log('history');
       results.history = await historyBench(
         {
-          reps: quick ? 10 : 30,
+          reps: quick ? 5 : 20,
           replayReps: quick ? 5 : 20,
           openLoopSeconds: quick ? 4 : 10,
           ceilingWcu: 40,
           ratios: quick ? [1.5] : [0.9, 1.5, 3],
           dynaliteRate: 50,
+          environments: 16,
         },
         dynamo,
         proxy,
