@@ -319,9 +319,11 @@ export interface WebSocketChatProps {
   readonly shardThreshold?: number;
 
   /**
-   * Most fan-out workers one broadcast starts (at most 64, the number of shards of a room).
+   * Most fan-out workers one broadcast starts (at most 64, the number of shards of a room). The broadcast and its
+   * workers share `fanoutRateBudget` in proportion to their parts of the room, so a few workers already keep the whole
+   * budget in use; more cost more invocations and concurrent executions.
    *
-   * @default 16
+   * @default 8
    */
   readonly maxFanoutWorkers?: number;
 

@@ -260,7 +260,8 @@ export const DEFAULTS = {
   presenceEventsMaxConnections: 100,
   /** Chosen by `npm run bench` (see BENCHMARKS.md). */
   shardThreshold: 2000,
-  maxFanoutWorkers: 16,
+  /** Chosen by `npm run bench`: with shares in proportion to the work, 8 keep the whole budget in use (BENCHMARKS.md). */
+  maxFanoutWorkers: 8,
   /** Below API Gateway's account-wide 10,000 requests/s, which clients' own frames share. */
   fanoutRateBudget: 8000,
 } as const;
