@@ -401,7 +401,14 @@ async function* roomRecipients(
           const member = page.members[i];
           if (member.shard > lastShard && lastShard >= 0 && read >= handoff!.threshold) {
             const workers = handoff!.dispatch(member.shard, { ...stats, recipients: read });
-            workers.catch(() => undefined); // awaited when the posting reaches the cut; a deadline may come first
+            // Counted once started (the posting may not reach the cut before a deadline); awaited at the cut.
+            const from = member.shard;
+            workers.then((n) => {
+              if (n > 0) {
+                stats.workers = n;
+                stats.handedOffFrom = from;
+              }
+            }, () => undefined);
             cut = { page, index: i, workers };
             break;
           }

@@ -24,6 +24,7 @@ export async function broadcastToRoom(deps: PostingDeps, broadcast: RoomBroadcas
   const { config } = deps;
   const nowSeconds = Math.floor(broadcast.startedMs / 1000);
   const rate = new RateLimiter(config.fanoutRateBudget, deps.now);
+  const policy = postPolicyOf(deps, remainingTimeMs);
   let dispatched: DispatchOutcome | undefined;
   const handoff = deps.invoker && config.fanoutWorkerFunction
     ? workerHandoff(
@@ -33,6 +34,9 @@ export async function broadcastToRoom(deps: PostingDeps, broadcast: RoomBroadcas
         threshold: config.shardThreshold,
         maxWorkers: config.maxFanoutWorkers,
         rateBudget: config.fanoutRateBudget,
+        // Room for a time-out and a retry before this invocation's deadline.
+        ownDeadlineMs: policy.deadlineMs === undefined ? undefined : policy.deadlineMs - 2 * config.postTimeoutMs,
+        now: deps.now,
         log: deps.log,
       },
       {
@@ -50,7 +54,6 @@ export async function broadcastToRoom(deps: PostingDeps, broadcast: RoomBroadcas
       },
     )
     : undefined;
-  const policy = postPolicyOf(deps, remainingTimeMs);
   const common = {
     ...policy,
     dynamo: deps.dynamo,

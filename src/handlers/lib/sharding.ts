@@ -40,6 +40,13 @@ export interface DispatchSettings {
   readonly maxWorkers: number;
   /** Posts per second shared by the broadcast and all its workers. */
   readonly rateBudget: number;
+  /**
+   * Epoch ms by which the broadcast must have posted to the members it keeps (its own deadline, less room for a
+   * retry): its share is at least what that takes, the workers (whose deadline is far later) share the rest.
+   */
+  readonly ownDeadlineMs?: number;
+  /** @default Date.now */
+  readonly now?: () => number;
   readonly log: Logger;
 }
 
@@ -62,13 +69,19 @@ export interface DispatchOutcome {
  * The rate budget split in proportion to each participant's part of the room: the members the broadcast has read and
  * not posted to yet, and each range's estimate. Everyone then finishes at about the same time and the whole budget
  * stays in use; an equal split leaves the broadcast's share idle once it is done with its few shards (a large room
- * over 2 workers was delivered at two thirds of the budget, over 16 at ~97 %). Each share is at least 1.
+ * over 2 workers was delivered at two thirds of the budget, over 16 at ~97 %). Each share is at least 1. The
+ * broadcast's share is at least `minOwn` (what it needs to finish its part before its own deadline, which comes long
+ * before the workers'); the workers then share the rest of the budget in proportion.
  */
-export function rateShares(budget: number, own: number, estimates: readonly number[]): { own: number; workers: number[] } {
+export function rateShares(budget: number, own: number, estimates: readonly number[], minOwn = 1): { own: number; workers: number[] } {
   const weights = [own, ...estimates].map((w) => Math.max(1, w));
   const total = weights.reduce((a, b) => a + b, 0);
   const [mine, ...workers] = weights.map((w) => Math.max(1, Math.floor((budget * w) / total)));
-  return { own: mine, workers };
+  if (mine >= minOwn) return { own: mine, workers };
+  const kept = Math.max(1, Math.min(Math.ceil(minOwn), budget - estimates.length));
+  const rest = Math.max(estimates.length, budget - kept);
+  const workersTotal = weights.slice(1).reduce((a, b) => a + b, 0);
+  return { own: kept, workers: weights.slice(1).map((w) => Math.max(1, Math.floor((rest * w) / workersTotal))) };
 }
 
 /** How many workers, and their contiguous shard ranges, for the shards from `fromShard` on. */
@@ -102,8 +115,10 @@ export function workerHandoff(settings: DispatchSettings, broadcast: Broadcast, 
       const ranges = planWorkers(fromShard, stats.recipients, settings.threshold, settings.maxWorkers);
       // Members spread evenly over shards (by their hash): the shards read so far tell a range's size.
       const perShard = stats.recipients / Math.max(1, fromShard);
-      const posted = stats.delivered + stats.gone + stats.failed;
-      const shares = rateShares(settings.rateBudget, stats.recipients - posted, ranges.map((r) => perShard * (r.to - r.from + 1)));
+      const own = Math.max(0, stats.recipients - (stats.delivered + stats.gone + stats.failed));
+      const now = settings.now ?? Date.now;
+      const secondsLeft = settings.ownDeadlineMs === undefined ? Infinity : Math.max(0.5, (settings.ownDeadlineMs - now()) / 1000);
+      const shares = rateShares(settings.rateBudget, own, ranges.map((r) => perShard * (r.to - r.from + 1)), own / secondsLeft);
       const broadcastId = randomUUID();
       const started = await Promise.all(ranges.map(async (range, i) => {
         const event: WorkerEvent = {

@@ -189,6 +189,26 @@ describe('workerHandoff', () => {
     const shares = rateShares(10_000, 2185, Array(16).fill(6113));
     expect(shares.own + shares.workers.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(10_000);
     expect(shares.own + shares.workers.reduce((a, b) => a + b, 0)).toBeGreaterThan(10_000 - 17);
+    // The broadcast must finish its part first (its deadline is the earlier one): the workers share what is left.
+    expect(rateShares(3000, 3000, [48_500, 48_500], 150)).toEqual({ own: 150, workers: [1425, 1425] });
+    expect(rateShares(3000, 3000, [48_500, 48_500], 10)).toEqual({ own: 90, workers: [1455, 1455] });
+  });
+
+  test('the broadcast keeps the share it needs to post to its members before its own deadline', async () => {
+    const invoker = recordingInvoker();
+    const logs = captureLog();
+    const outcomes: DispatchOutcome[] = [];
+    // 2,000 members of its own in the 4 shards read, ~30,000 for the workers (a proportional share would be 62/s); 20 s
+    // left: at least 100 posts/s of a budget of 1,000.
+    const h = workerHandoff(
+      { invoker, workerFunction: 'w', threshold: 500, maxWorkers: 4, rateBudget: 1000, ownDeadlineMs: 1_000_000 + 20_000, now: () => 1_000_000, log: logs.log },
+      broadcast,
+      (outcome) => outcomes.push(outcome),
+    );
+    await h.dispatch(4, stats(2000));
+    expect(outcomes[0].broadcastRate).toBe(100);
+    const total = outcomes[0].broadcastRate + invoker.calls.reduce((sum, c) => sum + c.event.rate, 0);
+    expect(total).toBeLessThanOrEqual(1000);
   });
 
   test('each dispatch is a new broadcast id', async () => {
