@@ -45,7 +45,8 @@ export function renderTables(r: Results, coldRoom: string): string {
           'retries (delivered twice)', 'one invocation: s (posts/s)', 'CPU per post (ms)', 'CPU ms: broadcast / workers / stand-in / dynalite / other', 'cores busy',
           'Lambda model: posts/s (s)'],
         [...r.sharded, ...(r.sharded_scaled ?? [])].map((x) => [
-          thousands(x.connections), `${x.workers} / ${x.workers_started}`, x.cold_workers ? 'cold' : 'warm', x.rate_budget,
+          thousands(x.connections), `${x.workers} / ${x.workers_started}`,
+          `${x.cold_workers ? 'cold' : 'warm'}${x.broadcast_truncated ? ` (broadcast cut by its deadline: ${thousands(x.delivered)} delivered)` : ''}`, x.rate_budget,
           `${x.bucket} / ${x.burst}`, x.seconds, x.posts_per_second, x.percent_of_bucket, x.throttled_429,
           `${x.retries} (${x.duplicates})${x.retried_workers ? `; ${x.retried_workers} worker invocation(s) retried` : ''}`,
           x.single_invocation_seconds === null ? null : `${x.single_invocation_seconds} (${x.single_invocation_posts_per_second})`,

@@ -50,6 +50,9 @@ export interface ShardedRow {
   burst: number;
   /** From the invoke to the last post's arrival at the stand-in. */
   seconds: number;
+  /** Connections that got the frame (all of them unless the broadcast was cut by its deadline). */
+  delivered: number;
+  broadcast_truncated: boolean;
   posts_per_second: number;
   percent_of_bucket: number;
   /** The same room from one invocation (sharding off), under the same bucket. */
@@ -382,6 +385,8 @@ export async function shardedRuns(
         bucket: plan.bucket,
         burst: plan.burst,
         seconds: round(run.seconds),
+        delivered: run.delivered,
+        broadcast_truncated: run.truncated,
         posts_per_second: Math.round(run.delivered / run.seconds),
         percent_of_bucket: round((100 * run.delivered) / run.seconds / plan.bucket, 1),
         single_invocation_seconds: single ? single.seconds : null,
@@ -397,7 +402,8 @@ export async function shardedRuns(
         lambda_model_posts_per_second: Math.round(modelRate),
         lambda_model_seconds: round(connections / modelRate, 1),
       };
-      log(`  sharded ${connections} (≤${maxWorkers} workers, ${run.workersStarted} started${cold ? ', cold' : ''}): ${row.seconds} s, ${row.posts_per_second} posts/s `
+      log(`  sharded ${connections} (≤${maxWorkers} workers, ${run.workersStarted} started${cold ? ', cold' : ''}${run.truncated ? `, CUT BY ITS DEADLINE: ${run.delivered} delivered` : ''}): `
+        + `${row.seconds} s, ${row.posts_per_second} posts/s `
         + `(${row.percent_of_bucket} % of ${plan.bucket}/s), broadcast read ${row.broadcast_items_read} for ${row.broadcast_recipients}, 429s ${row.throttled_429}, ${row.cpu_ms_per_post} ms CPU/post, cores busy ${run.cpu.cores_busy} `
         + `[broadcast ${run.cpu.broadcast} workers ${run.cpu.workers} stand-in ${run.cpu.stand_in} dynalite ${run.cpu.dynalite} other ${run.cpu.other}] `
         + `timeline ${JSON.stringify(run.timeline)}`);
