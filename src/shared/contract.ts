@@ -58,6 +58,7 @@ export const MESSAGES = {
 export const SHARDS = 64;
 
 /** FNV-1a, 32-bit, of a string's UTF-16 code units (connection ids are ASCII). */
+/* eslint-disable no-bitwise -- a hash is bit arithmetic */
 export function fnv1a32(value: string): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < value.length; i++) {
@@ -66,6 +67,7 @@ export function fnv1a32(value: string): number {
   }
   return hash >>> 0;
 }
+/* eslint-enable no-bitwise */
 
 /** The shard of a connection: FNV-1a of its id, mod {@link SHARDS}. */
 export function shardOf(connectionId: string): number {
