@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { bodyText, readIdentity, type InvocationContext, type RouteResult, type WebSocketRouteEvent } from './events';
 import { emptyStats, FanoutQueryError, type FanoutStats } from './fanout';
 import { encodeFrame, errorFrame, messageFrame, parseSendMessage, withRequestId, type ErrorFrame, type MessageFrame } from './frames';
-import { nextSeq, storeFrame } from './history-store';
+import { MAX_REPLAYABLE_FRAME_BYTES, nextSeq, storeFrame } from './history-store';
 import { errorFields } from './log';
 import { emfFields } from './metrics';
 import type { PostingDeps } from './posting-deps';
@@ -80,10 +80,12 @@ export async function handleSendMessage(event: WebSocketRouteEvent, deps: SendMe
   const frameWith = (seq?: number): MessageFrame => messageFrame({ messageId, roomId, seq, userId: identity.userId, message, timestamp });
   const history = deps.config.messagesTable;
   const widest = encodeFrame({ ...frameWith(history ? WIDEST_SEQ : undefined), ...withRequestId(requestId) });
-  if (widest.length > LIMITS.maxMessageBytes) {
-    // JSON escaping can grow a message past what @connections accepts; refuse it rather than fail every post.
+  // JSON escaping can grow a message past what @connections accepts; refuse it rather than fail every post. A stored
+  // frame must also fit a history answer, or it could never be replayed.
+  const limit = history ? MAX_REPLAYABLE_FRAME_BYTES : LIMITS.maxMessageBytes;
+  if (widest.length > limit) {
     return reject(
-      errorFrame(ERROR_CODES.messageTooLarge, `The message frame would be ${widest.length} bytes; the limit is ${LIMITS.maxMessageBytes} bytes.`, requestId),
+      errorFrame(ERROR_CODES.messageTooLarge, `The message frame would be ${widest.length} bytes; the limit is ${limit} bytes.`, requestId),
       { roomId },
     );
   }

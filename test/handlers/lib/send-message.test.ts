@@ -2,7 +2,7 @@ import { DynamoDBClient, GetItemCommand, InternalServerError, PutItemCommand, Qu
 import { mockClient } from 'aws-sdk-client-mock';
 import { FanoutQueryError } from '../../../src/handlers/lib/fanout';
 import { runFanoutWorker } from '../../../src/handlers/lib/fanout-worker';
-import { readHistory } from '../../../src/handlers/lib/history-store';
+import { MAX_REPLAYABLE_FRAME_BYTES, readHistory } from '../../../src/handlers/lib/history-store';
 import type { AsyncInvoker } from '../../../src/handlers/lib/lambda-invoke';
 import { handleSendMessage } from '../../../src/handlers/lib/send-message';
 import { allConnectionIds, allItems, idRange, seedConnections, type SeedRow } from '../../support/connections-table';
@@ -148,6 +148,18 @@ describe('broadcast', () => {
     expect(fx.server.postsTo('expired')).toEqual([]);
     expect(await allConnectionIds(fx.dynamo.client, deps.config.tableName)).toEqual(['expired', 'live']);
   });
+});
+
+test('with history on, a message whose frame would not fit a history answer is refused (it could never be replayed)', async () => {
+  const deps = await room([{ id: 'a', room: 'lobby' }], { MAX_MESSAGE_BYTES: String(126 * 1024) });
+  await handleSendMessage(send('a', { message: 'x'.repeat(121 * 1024) }), deps);
+  expect(fx.server.deliveredTo('a')).toEqual([expect.objectContaining({ code: 'MESSAGE_TOO_LARGE', message: expect.stringContaining(String(MAX_REPLAYABLE_FRAME_BYTES)) })]);
+  expect(await allItems(fx.dynamo.client, deps.config.messagesTable!)).toEqual([]);
+  // History off: API Gateway's 128 KB is the limit.
+  fx.server.reset();
+  const off = await room([{ id: 'b', room: 'lobby' }], { MAX_MESSAGE_BYTES: String(126 * 1024), MESSAGES_TABLE: '' });
+  await handleSendMessage(send('b', { message: 'x'.repeat(121 * 1024) }), off);
+  expect(fx.server.deliveredTo('b')[0]).toMatchObject({ action: 'message' });
 });
 
 describe('rooms: several per connection', () => {
