@@ -186,9 +186,13 @@ export function authorizerDepsFromEnv(env: Env = process.env, log: Logger = crea
   switch (config.mode) {
     case AUTH_MODES.hs256: {
       const client = new SecretsManagerClient({});
-      const key = new RefreshingKey(() => loadSecretKey(client, config.secretArn!, config.secretField));
+      // Both versions are read again after at most KEY_MAX_AGE_MS: a key retired by a rotation stops working.
+      const key = new RefreshingKey(() => loadSecretKey(client, config.secretArn!, config.secretField), { maxAgeMs: KEY_MAX_AGE_MS });
       // During a rotation, tokens signed with the previous key stay valid until they expire.
-      const previous = new RefreshingKey(() => loadSecretKey(client, config.secretArn!, config.secretField, 'AWSPREVIOUS'));
+      const previous = new RefreshingKey(
+        () => loadSecretKey(client, config.secretArn!, config.secretField, 'AWSPREVIOUS'),
+        { maxAgeMs: KEY_MAX_AGE_MS },
+      );
       return { config, log, verify: hs256Verifier(key, config, previous) };
     }
     case AUTH_MODES.jwks:
@@ -202,6 +206,9 @@ export function authorizerDepsFromEnv(env: Env = process.env, log: Logger = crea
       return { config, log };
   }
 }
+
+/** How long a warm authorizer trusts its cached HS256 keys before it reads the secret again. */
+export const KEY_MAX_AGE_MS = 5 * 60_000;
 
 /** `anon-` and 12 random hex digits (none mode). */
 export function anonymousUserId(): string {

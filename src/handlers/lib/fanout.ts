@@ -154,9 +154,19 @@ export async function deliver(options: DeliverOptions): Promise<FanoutStats> {
     shards.settled(recipient.shard, result.deadline === true);
   };
 
-  /** One attempt; a retryable failure is queued (or settled as failed when out of attempts). */
-  const attempt = async (recipient: Recipient, attemptsBefore: number): Promise<void> => {
-    await options.rate?.take();
+  /**
+   * One attempt; a retryable failure is queued (or settled as failed when out of attempts). The wait for the rate
+   * limiter can be long (after 429s, or for a worker's small share): the deadline is checked again after it, so no
+   * attempt starts past the deadline.
+   */
+  const attempt = async (recipient: Recipient, attemptsBefore: number, last?: AttemptFailure): Promise<void> => {
+    if (options.rate) {
+      await options.rate.take();
+      if (!fitsDeadline(options)) {
+        if (attemptsBefore === 0) stats.truncated = true;
+        return settle(recipient, { outcome: 'failed', attempts: attemptsBefore, status: last?.status, errorName: last?.errorName, deadline: true });
+      }
+    }
     const failure = await attemptPost(options.target.management, recipient.connectionId, options.payload(recipient.connectionId), options.timeoutMs);
     const attempts = attemptsBefore + 1;
     if (failure === undefined) return settle(recipient, { outcome: 'delivered', attempts });
@@ -205,7 +215,7 @@ export async function deliver(options: DeliverOptions): Promise<FanoutStats> {
         }
         if (wait > 0) await sleep(wait);
         stats.retries++;
-        await attempt(job.recipient, job.attempts);
+        await attempt(job.recipient, job.attempts, job.last);
       } finally {
         retrying--;
       }

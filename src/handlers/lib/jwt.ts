@@ -42,16 +42,28 @@ export function hs256Verifier(key: RefreshingKey, policy: TokenPolicy, previous?
       return (await jwtVerify(token, current, options)).payload;
     } catch (err) {
       if (!(err instanceof errors.JWSSignatureVerificationFailed)) throw err;
-      const tried = [current];
-      const older = previous ? await previous.cachedOrLoad() : undefined;
-      for (const candidate of [older, await key.refresh()]) {
-        if (!candidate || tried.some((k) => sameBytes(k, candidate))) continue;
+      const tried: Uint8Array[] = [current];
+      /** Verifies with `candidate` unless it was tried already; undefined when its signature does not match. */
+      const attempt = async (candidate: Uint8Array | undefined) => {
+        if (!candidate || tried.some((k) => sameBytes(k, candidate))) return undefined;
         tried.push(candidate);
         try {
           return (await jwtVerify(token, candidate, options)).payload;
         } catch (retryErr) {
           if (!(retryErr instanceof errors.JWSSignatureVerificationFailed)) throw retryErr;
+          return undefined;
         }
+      };
+      // A rotation under way: the previous version still verifies the tokens it signed.
+      const byPrevious = await attempt(previous ? await previous.cachedOrLoad() : undefined);
+      if (byPrevious) return byPrevious;
+      // A rotation this environment has not seen yet (the reload is rate-limited).
+      const fresh = await key.refresh();
+      if (fresh && !sameBytes(fresh, current)) {
+        // The previous version moved with it: the key cached as previous may be retired now.
+        previous?.invalidate();
+        const byFresh = (await attempt(fresh)) ?? (await attempt(previous ? await previous.cachedOrLoad() : undefined));
+        if (byFresh) return byFresh;
       }
       throw err;
     }

@@ -34,22 +34,32 @@ export async function handlePresence(event: WebSocketRouteEvent, deps: PostingDe
     if (!member.ok) return await answer(member.error, { outcome: 'rejected', code: member.error.code, roomId });
     const room = await readRoom(deps.dynamo, { tableName: deps.config.tableName, roomId, nowSeconds }, LIMITS.maxPresenceItems);
     const connections = new Set(room.members.map((m) => m.connectionId));
-    const users = new Set(room.members.map((m) => m.userId));
     // The asker is a member (checked strongly consistent), even if the eventually consistent index lags.
-    if (!connections.has(connectionId) && !room.truncated) {
-      connections.add(connectionId);
-      users.add(identity.userId);
+    const members = connections.has(connectionId) || room.truncated ? room.members : [...room.members, { connectionId, userId: identity.userId }];
+    connections.add(connectionId);
+    // The answer stays under API Gateway's 128 KB message limit: user ids past ~120 KB are left out (truncated).
+    const users = new Set<string>();
+    let bytes = 0;
+    let truncated = room.truncated;
+    for (const userId of members.map((m) => m.userId).sort()) {
+      if (users.has(userId)) continue;
+      bytes += Buffer.byteLength(JSON.stringify(userId), 'utf8') + 1;
+      if (bytes > LIMITS.maxHistoryAnswerBytes - 1024) {
+        truncated = true;
+        break;
+      }
+      users.add(userId);
     }
     return await answer(
       {
         action: SERVER_ACTIONS.presence,
         room_id: roomId,
-        users: [...users].sort(),
+        users: [...users],
         connections: connections.size,
-        truncated: room.truncated,
+        truncated,
         ...withRequestId(requestId),
       },
-      { outcome: 'answered', roomId, users: users.size, connections: connections.size, truncated: room.truncated },
+      { outcome: 'answered', roomId, users: users.size, connections: connections.size, truncated },
     );
   } catch (err) {
     deps.log({ level: 'error', ...base, outcome: 'error', roomId, ...errorFields(err) });

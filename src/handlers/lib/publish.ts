@@ -181,6 +181,10 @@ export async function publish(input: unknown, deps: PublishDeps, context?: Invoc
     deps.log({ level: 'error', ...base, ...fields, seq, outcome: 'error', ...partial, ...errorFields(err instanceof FanoutQueryError ? err.cause : err) });
     throw err;
   }
+  if (markKey && stats.delivered === 0 && stats.failed > 0) {
+    // Nothing reached anyone and something could not be reached: a retry with the same key must be able to deliver.
+    await deps.dynamo.send(new DeleteItemCommand({ TableName: deps.config.tableName, Key: markKey })).catch(() => undefined);
+  }
   deps.log({
     level: stats.failed > 0 ? 'warn' : 'info',
     ...base,

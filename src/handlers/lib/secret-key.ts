@@ -49,6 +49,11 @@ export const MIN_HS256_KEY_BYTES = 32;
 export interface RefreshingKeyOptions {
   /** Least time between two loads forced by {@link RefreshingKey.refresh}. @default 60000 */
   readonly minRefreshIntervalMs?: number;
+  /**
+   * A cached key older than this is loaded again on its next use (a key retired by a rotation stops working within
+   * this time even when no bad signature forces a reload). A failed reload keeps the old key. @default - never
+   */
+  readonly maxAgeMs?: number;
   /** @default Date.now */
   readonly now?: () => number;
 }
@@ -61,16 +66,37 @@ export class RefreshingKey {
   private key: Promise<Uint8Array> | undefined;
   private lastLoadMs = Number.NEGATIVE_INFINITY;
   private readonly minRefreshIntervalMs: number;
+  private readonly maxAgeMs?: number;
   private readonly now: () => number;
 
   constructor(private readonly loader: () => Promise<Uint8Array>, options: RefreshingKeyOptions = {}) {
     this.minRefreshIntervalMs = options.minRefreshIntervalMs ?? 60_000;
+    this.maxAgeMs = options.maxAgeMs;
     this.now = options.now ?? Date.now;
   }
 
-  /** The cached key, loading it on first use (or after a failed load). */
-  public current(): Promise<Uint8Array> {
+  /** The cached key, loading it on first use (or after a failed load, or once it is older than `maxAgeMs`). */
+  public async current(): Promise<Uint8Array> {
+    if (this.key && this.stale()) {
+      const old = this.key;
+      try {
+        return await this.load();
+      } catch {
+        this.key = old;
+        return old;
+      }
+    }
     return this.key ?? this.load();
+  }
+
+  /** Forgets the cached key: the next use loads it again (e.g. the previous version, once the current one changed). */
+  public invalidate(): void {
+    this.key = undefined;
+    this.lastLoadMs = Number.NEGATIVE_INFINITY;
+  }
+
+  private stale(): boolean {
+    return this.maxAgeMs !== undefined && this.now() - this.lastLoadMs > this.maxAgeMs;
   }
 
   /**
@@ -79,8 +105,8 @@ export class RefreshingKey {
    * @returns the key, or undefined when it cannot be had now
    */
   public async cachedOrLoad(): Promise<Uint8Array | undefined> {
-    if (this.key) return this.key.catch(() => undefined);
-    if (this.now() - this.lastLoadMs < this.minRefreshIntervalMs) return undefined;
+    if (this.key && !this.stale()) return this.key.catch(() => undefined);
+    if (!this.key && this.now() - this.lastLoadMs < this.minRefreshIntervalMs) return undefined;
     return this.load().catch(() => undefined);
   }
 

@@ -2,6 +2,7 @@ import { DynamoDBClient, ProvisionedThroughputExceededException, QueryCommand } 
 import { mockClient } from 'aws-sdk-client-mock';
 import { fanOutRoom, FanoutQueryError, type RoomFanoutOptions } from '../../../src/handlers/lib/fanout';
 import { createManagementClient, type SignedConnectionsApi } from '../../../src/handlers/lib/management';
+import { RateLimiter } from '../../../src/handlers/lib/rate-limiter';
 import { setLocalAwsEnv } from '../../support/aws-env';
 import { ConnectionsServer } from '../../support/connections-server';
 import { allConnectionIds, idRange, nowSeconds, seedConnections } from '../../support/connections-table';
@@ -324,4 +325,23 @@ test('a retry that could not finish before the deadline is not started', async (
   const stats = await fanOut(options(table, 'd', { timeoutMs: 300, deadlineMs: Date.now() + 500, backoffBaseMs: 1 }));
   expect(stats).toMatchObject({ recipients: 2, delivered: 1, failed: 1, retries: 0 });
   expect(server.postsTo('slow')).toHaveLength(1);
+});
+
+test('a post that waited for the rate limiter past the deadline is not started (the deadline is checked after the wait)', async () => {
+  const table = await dynamo.newTable();
+  const ids = idRange('paced', 60);
+  await seedConnections(dynamo.client, table, ids.map((id) => ({ id, room: 'paced' })));
+  const arrivals: number[] = [];
+  server.onPost = () => arrivals.push(Date.now());
+  // 20 posts/s, 30 takers queued at once, attempts of 200 ms and a deadline 1 s away: about 16 posts fit.
+  const started = Date.now();
+  const deadlineMs = started + 1000;
+  const stats = await fanOut(options(table, 'paced', { concurrency: 30, timeoutMs: 200, deadlineMs, rate: new RateLimiter(20) }));
+  server.onPost = undefined;
+  expect(stats.truncated).toBe(true);
+  expect(stats.delivered).toBeGreaterThan(0);
+  expect(stats.delivered).toBeLessThan(ids.length);
+  expect(server.received).toHaveLength(stats.delivered);
+  // Nothing started after the deadline less an attempt's time-out.
+  expect(Math.max(...arrivals)).toBeLessThanOrEqual(deadlineMs - 200 + 50);
 });

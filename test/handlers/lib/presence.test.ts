@@ -139,3 +139,15 @@ test(`reads at most ${LIMITS.maxPresenceItems} membership items: exactly that ma
   // Well within API Gateway's 128 KB answer limit.
   expect(Buffer.byteLength(JSON.stringify(truncated))).toBeLessThan(LIMITS.maxMessageBytes);
 });
+
+test('the answer stays under the 128 KB message limit: past ~120 KB of user ids the list is cut and truncated', async () => {
+  // 1,000 users with 200-character ids: ~200 KB of ids, more than one message can carry.
+  const rows = idRange('long', 1000).map((id) => ({ id, user: `${id}-${'u'.repeat(190)}`, room: 'r' }));
+  const deps = await setup([{ id: 'me', user: 'alice', room: 'r' }, ...rows.slice(0, 999)]);
+  await handlePresence(presence('me', { action: 'presence', room_id: 'r' }), deps);
+  const [answer] = fx.server.deliveredTo('me');
+  expect(answer).toMatchObject({ action: 'presence', room_id: 'r', truncated: true, connections: 1000 });
+  expect(answer.users.length).toBeLessThan(1000);
+  expect(Buffer.byteLength(JSON.stringify(answer))).toBeLessThanOrEqual(LIMITS.maxHistoryAnswerBytes);
+  expect(fx.server.postsTo('me')[0].reply).toBe(200);
+});

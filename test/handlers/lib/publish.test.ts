@@ -283,6 +283,23 @@ describe('idempotency_key', () => {
     expect(fx.server.deliveredTo('bob-1')).toHaveLength(1);
   });
 
+  test('a publish that reached no one because a post failed releases its key: a retry delivers', async () => {
+    const deps = await setup(ROOM, { POST_MAX_ATTEMPTS: '2' });
+    fx.server.script('bob-1', 500, 500, 200);
+    const input = { connection_id: 'bob-1', type: 't', idempotency_key: 'flaky' };
+    expect(await publish(input, deps)).toEqual({ delivered: 0, gone: 0, failed: 1 });
+    expect(await markOf(deps, 'flaky')).toBeUndefined();
+    expect(await publish(input, deps)).toEqual({ delivered: 1, gone: 0, failed: 0 });
+    expect(await publish(input, deps)).toEqual({ duplicate: true });
+  });
+
+  test('a user with no live connection keeps the key (nothing failed: the publish is done)', async () => {
+    const deps = await setup();
+    const input = { user_id: 'nobody', type: 't', idempotency_key: 'empty' };
+    expect(await publish(input, deps)).toEqual({ delivered: 0, gone: 0, failed: 0 });
+    expect(await publish(input, deps)).toEqual({ duplicate: true });
+  });
+
   test('the same key at the same time: exactly one delivers', async () => {
     const deps = await setup();
     const input = { connection_id: 'bob-1', type: 't', idempotency_key: 'race' };

@@ -1,6 +1,6 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { authorize, type AuthorizerDeps, type AuthorizerEvent } from '../../../src/handlers/lib/authorizer';
+import { authorize, KEY_MAX_AGE_MS, type AuthorizerDeps, type AuthorizerEvent } from '../../../src/handlers/lib/authorizer';
 import { readAuthConfig } from '../../../src/handlers/lib/config';
 import { hs256Verifier } from '../../../src/handlers/lib/jwt';
 import { KeyUnavailableError, loadSecretKey, RefreshingKey } from '../../../src/handlers/lib/secret-key';
@@ -162,6 +162,55 @@ describe('the previous version during a rotation', () => {
     expect((await authorize(event(oldToken), deps)).principalId).toBe('alice');
     const newToken = await signToken('new-key-abcdef0123456789abcdef0123', { sub: 'bob' });
     expect((await authorize(event(newToken), deps)).principalId).toBe('bob');
+  });
+});
+
+describe('keys retired by rotations stop working', () => {
+  test('two rotations: the retired key is refused and the new AWSPREVIOUS accepted, without a bad signature in between', async () => {
+    const k = (n: number) => `key-${n}-0123456789abcdef0123456789abcdef`;
+    secrets.put('twice', k(1));
+    secrets.put('twice', k(0), 'AWSPREVIOUS');
+    let clock = 20_000_000;
+    const config = readAuthConfig({ AUTH_MODE: 'hs256', AUTH_SECRET_ARN: 'twice' });
+    const opts = { now: () => clock, maxAgeMs: KEY_MAX_AGE_MS };
+    const current = new RefreshingKey(() => loadSecretKey(client, 'twice'), opts);
+    const previous = new RefreshingKey(() => loadSecretKey(client, 'twice', undefined, 'AWSPREVIOUS'), opts);
+    const deps: AuthorizerDeps = { config, log: captureLog().log, verify: hs256Verifier(current, config, previous) };
+    const token = (n: number) => signToken(k(n), { sub: `user-${n}` });
+
+    // Warm: both keys cached (a K0 token loads the previous version).
+    expect((await authorize(event(await token(0)), deps)).principalId).toBe('user-0');
+    expect((await authorize(event(await token(1)), deps)).principalId).toBe('user-1');
+
+    // Two rotations later: current K3, previous K2; K0 and K1 are retired.
+    secrets.put('twice', k(3));
+    secrets.put('twice', k(2), 'AWSPREVIOUS');
+    clock += KEY_MAX_AGE_MS + 1;
+    await expect(authorize(event(await token(0)), deps)).rejects.toThrow('Unauthorized');
+    await expect(authorize(event(await token(1)), deps)).rejects.toThrow('Unauthorized');
+    expect((await authorize(event(await token(2)), deps)).principalId).toBe('user-2');
+    expect((await authorize(event(await token(3)), deps)).principalId).toBe('user-3');
+  });
+
+  test('a rotation seen through a bad signature reloads the previous version too', async () => {
+    const k = (n: number) => `rot-${n}-0123456789abcdef0123456789abcdef`;
+    secrets.put('seen', k(1));
+    secrets.put('seen', k(0), 'AWSPREVIOUS');
+    let clock = 30_000_000;
+    const config = readAuthConfig({ AUTH_MODE: 'hs256', AUTH_SECRET_ARN: 'seen' });
+    const current = new RefreshingKey(() => loadSecretKey(client, 'seen'), { now: () => clock });
+    const previous = new RefreshingKey(() => loadSecretKey(client, 'seen', undefined, 'AWSPREVIOUS'), { now: () => clock });
+    const deps: AuthorizerDeps = { config, log: captureLog().log, verify: hs256Verifier(current, config, previous) };
+    const token = (n: number) => signToken(k(n), { sub: `user-${n}` });
+    expect((await authorize(event(await token(0)), deps)).principalId).toBe('user-0');
+    // One rotation: current K2, previous K1. A K2 token forces the reload (a minute after the last one).
+    secrets.put('seen', k(2));
+    secrets.put('seen', k(1), 'AWSPREVIOUS');
+    clock += 61_000;
+    expect((await authorize(event(await token(2)), deps)).principalId).toBe('user-2');
+    // The previous version followed: K1 verifies, K0 (retired) does not.
+    expect((await authorize(event(await token(1)), deps)).principalId).toBe('user-1');
+    await expect(authorize(event(await token(0)), deps)).rejects.toThrow('Unauthorized');
   });
 });
 
