@@ -41,8 +41,13 @@ import {
 
 const ROUTE_KEY_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 
-/** Asynchronous invocations of the fan-out worker: a broadcast older than a minute is news no longer. */
-const FANOUT_WORKER_ASYNC = { maxEventAge: Duration.seconds(60), retryAttempts: 2 };
+/**
+ * Asynchronous invocations of the fan-out worker. Lambda retries a failed one after about 1 and then 2 minutes, and the
+ * maximum event age counts from the first queueing: with the worker's 2-minute timeout both retries fit in 10 minutes
+ * (a shorter age would drop every retry, and with them the progress marks' purpose). Clients replay a late message
+ * from history anyway; after 10 minutes the event goes to the on-failure queue.
+ */
+const FANOUT_WORKER_ASYNC = { maxEventAge: Duration.minutes(10), retryAttempts: 2 };
 /**
  * Asynchronous invocations of `publish` (e.g. from EventBridge): Lambda retries after about 1 and 2 minutes, within
  * the 5 minutes that an `idempotency_key` de-duplicates.
@@ -130,7 +135,7 @@ export class WebSocketChat extends Construct implements IWebSocketChat {
   public readonly publishFunction: lambda.Function;
   /** The fan-out worker: delivers one shard range of a large room's broadcast (invoked asynchronously). */
   public readonly fanoutWorkerFunction: lambda.Function;
-  /** Where fan-out worker invocations that failed after 2 retries, or waited longer than 60 s, end up. */
+  /** Where fan-out worker invocations that failed after 2 retries, or were older than 10 minutes, end up. */
   public readonly fanoutWorkerDeadLetterQueue: sqs.Queue;
   /** Where asynchronous `publish` invocations (e.g. from EventBridge) that failed after 2 retries end up. */
   public readonly publishDeadLetterQueue: sqs.Queue;

@@ -132,7 +132,7 @@ describe('WebSocketChat with defaults', () => {
     const queueId = logicalId(template, 'AWS::SQS::Queue', 'ChatFanoutWorkerDeadLetterQueue');
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       FunctionName: { Ref: logicalId(template, 'AWS::Lambda::Function', 'ChatFanoutWorker') },
-      MaximumEventAgeInSeconds: 60,
+      MaximumEventAgeInSeconds: 600,
       MaximumRetryAttempts: 2,
       DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } } },
     });
@@ -562,6 +562,7 @@ describe('WebSocketChat validation', () => {
     ['a zero rate budget', { fanoutRateBudget: 0 }, /fanoutRateBudget/],
     ['a history retention without history', { history: false, historyRetention: Duration.days(2) }, /historyRetention needs history/],
     ['a history retention under a second', { historyRetention: Duration.seconds(0) }, /historyRetention/],
+    ['a history retention under a minute (the handlers refuse it)', { historyRetention: Duration.seconds(59) }, /historyRetention.*at least 1 minute/],
     ['subnets without a VPC', { handlerOptions: { vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS } } }, /handlerOptions.vpcSubnets .* need handlerOptions.vpc/],
     ['log levels without the JSON format', { fanoutHandlerOptions: { applicationLogLevelV2: lambda.ApplicationLogLevel.DEBUG } }, /fanoutHandlerOptions.*loggingFormat/],
     ['a negative reserved concurrency', { handlerOptions: { reservedConcurrentExecutions: -1 } }, /reservedConcurrentExecutions/],

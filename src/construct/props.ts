@@ -261,7 +261,7 @@ export interface WebSocketChatProps {
   readonly history?: boolean;
 
   /**
-   * How long a stored message is kept (DynamoDB deletes it after that, lazily). Only with history on.
+   * How long a stored message is kept (DynamoDB deletes it after that, lazily), at least 1 minute. Only with history on.
    *
    * @default Duration.days(1)
    */

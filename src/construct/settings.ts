@@ -92,7 +92,8 @@ function validate(s: ChatSettings): void {
   }
   integerIn('throttle.burstLimit', s.throttle.burstLimit, 1);
   numberIn('throttle.rateLimit', s.throttle.rateLimit, Number.MIN_VALUE);
-  integerIn('historyRetention', s.historyRetentionSeconds, 1, undefined, 'a whole number of seconds, at least 1 second');
+  // The handlers' minimum: DynamoDB's TTL is not that precise anyway.
+  integerIn('historyRetention', s.historyRetentionSeconds, 60, undefined, 'a whole number of seconds, at least 1 minute');
   // A frame's envelope (action, room id, request id) must fit next to the message in API Gateway's 128 KiB limit.
   integerIn('maxMessageBytes', s.maxMessageBytes, 1, LIMITS.maxMessageBytes - 1024);
   integerIn('maxRoomsPerConnection', s.maxRoomsPerConnection, 1);

@@ -69,7 +69,8 @@ export function decideOnResult(result: unknown, methodArn: string, integrationLa
       }
     }
   }
-  const size = Buffer.byteLength(JSON.stringify(authorizer));
+  // The keys and values as given (the authorizer checks its own rooms claim the same way: unescaped bytes).
+  const size = Object.entries(authorizer).reduce((sum, [key, value]) => sum + Buffer.byteLength(key) + Buffer.byteLength(String(value)), 0);
   if (size > MAX_AUTHORIZER_CONTEXT_BYTES) {
     return { allow: false, statusCode: 500, reason: `authorizer context is ${size} bytes (limit ${MAX_AUTHORIZER_CONTEXT_BYTES})` };
   }

@@ -3,7 +3,6 @@ import * as path from 'node:path';
 import type { EnvValue, LocalAppSpec, LocalFunctionSpec, LocalValue } from './app-model';
 import { LOCAL_ACCOUNT_ID } from './events';
 import type { RuntimeFunction } from './lambda-runtime';
-import { ENV } from '../shared/contract';
 
 /**
  * Turns an app's functions into what the Lambda runtime runs: placeholders resolved to the running gateway's
@@ -120,13 +119,19 @@ function lambdaEnv(fn: LocalFunctionSpec, region: string): Record<string, string
   };
 }
 
-/** The functions' base environment: the gateway's own, without AWS settings or contract variables. */
+/**
+ * What a function inherits from the gateway's own environment: only what a process needs to run on this machine
+ * (the search path, home and temporary directories, locale, time zone, extra CA certificates). A Lambda function sees
+ * its own environment and what Lambda sets, never the developer's shell: code that reads another variable would work
+ * locally and fail when deployed. (`--env KEY=VALUE` sets a variable for the functions.)
+ */
+export const INHERITED_VARIABLES = ['PATH', 'HOME', 'TMPDIR', 'TEMP', 'TMP', 'LANG', 'LC_ALL', 'TZ', 'NODE_EXTRA_CA_CERTS', 'SystemRoot'];
+
 export function inheritedEnv(): Record<string, string> {
-  const contractNames = new Set<string>(Object.values(ENV));
   const env: Record<string, string> = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (value === undefined || name.startsWith('AWS_') || contractNames.has(name)) continue;
-    env[name] = value;
+  for (const name of INHERITED_VARIABLES) {
+    const value = process.env[name];
+    if (value !== undefined) env[name] = value;
   }
   return env;
 }

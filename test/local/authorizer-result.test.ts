@@ -41,6 +41,10 @@ test('context values must be strings, numbers or booleans, within 8 KB', () => {
   expect(decideOnResult({ ...policy(allow()), context: { o: { a: 1 } } }, ARN, 0)).toMatchObject({ statusCode: 500 });
   expect(decideOnResult({ ...policy(allow()), context: 'x' }, ARN, 0)).toMatchObject({ statusCode: 500 });
   expect(decideOnResult({ ...policy(allow()), context: { big: 'x'.repeat(9000) } }, ARN, 0)).toMatchObject({ statusCode: 500 });
+  // Sizes count the values as given: a rooms claim of ~6 KB (JSON, with many quotes) passes, as the authorizer allows.
+  const rooms = JSON.stringify(Array.from({ length: 1228 }, (_, i) => `r${i % 10}`));
+  expect(Buffer.byteLength(rooms)).toBeGreaterThan(6000);
+  expect(decideOnResult({ ...policy(allow()), context: { userId: 'alice', rooms } }, ARN, 0)).toMatchObject({ allow: true });
 });
 
 test('a thrown Unauthorized is 401, anything else 500', () => {

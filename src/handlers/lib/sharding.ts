@@ -9,7 +9,8 @@ import { SHARDS } from '../../shared/contract';
 /**
  * Large rooms. One invocation is CPU-bound (signing and sending each post) and has 29 s, so a broadcast reads the room
  * in `shard` order and, past a threshold, hands the shards it has not read to parallel workers: asynchronous Lambda
- * invokes of the fan-out worker (maximum event age about a minute, two retries, an on-failure queue with an alarm).
+ * invokes of the fan-out worker (two retries within a maximum event age of 10 minutes, then an on-failure queue with an
+ * alarm).
  * Asynchronous invokes rather than a queue: a worker starts within tens of milliseconds, a failed worker is retried by
  * Lambda, and the worker's progress marks let a retry skip the shards it finished. All workers of a broadcast (and
  * the broadcast itself) share a rate budget, each pacing itself at a share in proportion to its part of the room.
