@@ -131,7 +131,7 @@ eslintrc?.addDeletionOverride('parserOptions.projectService');
 eslintrc?.addOverride('parserOptions.project', './tsconfig.dev.json');
 eslintrc?.addOverride('settings.import/resolver.typescript.project', './tsconfig.dev.json');
 
-// The local gateway (DESIGN §6): bundled by esbuild into assets/, shipped as a bin, self-contained: dynalite and ws
+// The local gateway (README, "The local gateway"): bundled by esbuild into assets/, shipped as a bin, self-contained: dynalite and ws
 // are inside the bundle, and the package carries no native binaries (scripts/bundle-local-cli.mjs says how).
 const localGateway = project.bundler.addBundle('src/local/cli.ts', {
   platform: 'node',
@@ -240,7 +240,7 @@ project.addTask('check:python', {
   ],
 });
 
-// The packed tarball, installed into a fresh app: synth the DESIGN §1 example and chat through the bin.
+// The packed tarball, installed into a fresh app: synth the README's usage example and chat through the bin.
 project.addTask('test:consumer', {
   description: 'npm pack, install into a fresh app with aws-cdk-lib/constructs, synth, and chat via cdk-websocket-chat-local',
   exec: 'bash test/consumer/consumer-test.sh',

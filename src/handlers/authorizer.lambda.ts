@@ -2,5 +2,5 @@ import { authorize, authorizerDepsFromEnv, type AuthorizerDeps, type AuthorizerE
 
 let deps: AuthorizerDeps | undefined;
 
-/** `$connect` REQUEST authorizer (DESIGN §2). */
+/** `$connect` REQUEST authorizer (see ./lib/authorizer.ts and the README's "Wire protocol"). */
 export const handler = async (event: AuthorizerEvent): Promise<AuthorizerResult> => authorize(event, (deps ??= authorizerDepsFromEnv()));

@@ -182,7 +182,7 @@ export interface PublishOptions {
   readonly help: boolean;
   readonly port: number;
   readonly host: string;
-  /** The publish function's input (DESIGN §7). */
+  /** The publish function's input (README, "Push from your backend"). */
   readonly payload: Record<string, unknown>;
 }
 

@@ -5,7 +5,7 @@ import type { AuthorizerContext } from './events';
  * it passes on (`requestContext.authorizer` on every route of the connection).
  */
 
-/** Largest authorizer context API Gateway accepts (DESIGN §5). */
+/** Largest authorizer context API Gateway accepts (README, "API Gateway limits this respects"). */
 export const MAX_AUTHORIZER_CONTEXT_BYTES = 8 * 1024;
 
 export type AuthorizerDecision =

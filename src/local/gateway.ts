@@ -36,7 +36,7 @@ import { handleWebRequest, sendNotFound, type PageAssets, type WebOptions } from
 import { LIMITS } from '../shared/contract';
 
 /**
- * The local gateway (DESIGN §6): an API Gateway WebSocket stage on one machine, running a `LocalAppSpec` — the
+ * The local gateway (README, "The local gateway"): an API Gateway WebSocket stage on one machine, running a `LocalAppSpec` — the
  * library's defaults (`defaultApp`), or a user's app read from its cloud assembly. On one port it serves the
  * WebSocket endpoint, the `@connections` management API and Lambda's Invoke API; it runs every function in
  * Lambda-like execution environments (`lambda-runtime.ts`) and points them, through environment variables only, at

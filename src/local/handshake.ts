@@ -5,7 +5,7 @@ import { LIMITS } from '../shared/contract';
 
 /** The HTTP side of a WebSocket handshake as API Gateway handles it: checks, `$connect`'s answer, rejections. */
 
-/** API Gateway's limit on the connect URL (DESIGN §5). */
+/** API Gateway's limit on the connect URL (README, "API Gateway limits this respects"). */
 export const MAX_CONNECT_URL_LENGTH = LIMITS.maxConnectUrlLength;
 
 /** Why an upgrade request must be refused before anything runs, with the HTTP status. */

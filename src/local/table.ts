@@ -44,7 +44,7 @@ export async function ensureTable(call: DynamoCall, tableName: string, spec: Tab
   }
 }
 
-/** The connections table (DESIGN §3) under `tableName`, created through a (local) SDK client's endpoint. */
+/** The connections table (ARCHITECTURE.md, "Data model") under `tableName`, created through a (local) SDK client's endpoint. */
 export async function ensureConnectionsTable(client: DynamoDBClient, tableName: string): Promise<void> {
   const endpoint = await client.config.endpoint?.();
   if (!endpoint) throw new Error('ensureConnectionsTable needs a client with an endpoint (a local DynamoDB)');

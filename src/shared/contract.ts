@@ -165,7 +165,7 @@ export const ACTIONS = {
   history: 'history',
 } as const;
 
-/** Error codes of server → client error frames (DESIGN §2). */
+/** Error codes of server → client error frames (README, "Wire protocol"). */
 export const ERROR_CODES = {
   invalidJson: 'INVALID_JSON',
   invalidMessage: 'INVALID_MESSAGE',
@@ -187,7 +187,7 @@ export const AUTH_CONTEXT = {
   rooms: 'rooms',
 } as const;
 
-/** API Gateway WebSocket quotas (DESIGN §5) and our defaults derived from them. */
+/** API Gateway WebSocket quotas (README, "API Gateway limits this respects") and our defaults derived from them. */
 export const LIMITS = {
   /** API Gateway ends every connection after 2 hours. */
   maxConnectionSeconds: 2 * 60 * 60,

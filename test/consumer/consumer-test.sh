@@ -5,7 +5,7 @@
 #     what it carries, what it must not, and its size (check-tarball.js).
 #  2. Install the tarball into a fresh folder with aws-cdk-lib and constructs from the registry, at the versions
 #     of this project's devDependencies.
-#  3. Synthesize the DESIGN §1 example with plain `node` and assert its resources (synth-app.js).
+#  3. Synthesize the README's usage example with plain `node` and assert its resources (synth-app.js).
 #  4. Start `npx cdk-websocket-chat-local --port 0` from that folder and chat over real sockets (local-chat.js).
 #
 # KEEP_CONSUMER_DIR=1 keeps the temporary folder for a look afterwards.
@@ -42,7 +42,7 @@ printf '{\n  "name": "cdk-websocket-chat-consumer",\n  "version": "0.0.0",\n  "p
 npm install --no-audit --no-fund --no-package-lock --loglevel=error \
   "$tarball" "aws-cdk-lib@$cdk_version" "constructs@$constructs_version" "ws@$ws_version"
 
-echo "== consumer: synthesize the DESIGN §1 example with node"
+echo "== consumer: synthesize the README's usage example with node"
 node synth-app.js
 
 echo "== consumer: npx cdk-websocket-chat-local --port 0, chat over real sockets, SIGTERM"

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * A consumer's CDK app, run with plain `node` in a folder where the packed cdk-websocket-chat was installed
- * next to aws-cdk-lib and constructs: synthesizes the DESIGN §1 example and asserts its main resources.
+ * next to aws-cdk-lib and constructs: synthesizes the README's usage example and asserts its main resources.
  */
 'use strict';
 const assert = require('node:assert/strict');
@@ -20,7 +20,7 @@ fs.rmSync(outdir, { recursive: true, force: true });
 const app = new App({ outdir });
 const stack = new Stack(app, 'ChatConsumer', { env: { account: '123456789012', region: 'eu-west-1' } });
 
-// DESIGN §1.
+// The README's usage example.
 const secret = new secretsmanager.Secret(stack, 'ChatJwtKey');
 const topic = new sns.Topic(stack, 'ChatAlarms');
 const hostedZone = route53.HostedZone.fromHostedZoneAttributes(stack, 'Zone', {

@@ -14,7 +14,7 @@ import { eventually, waitForEvent } from '../support/wait';
 import { connectUrl, handshakeStatus, TestClient, type Frame } from '../support/ws-client';
 
 /**
- * End to end, DESIGN §2 over real sockets: the local gateway running the real handler bundles
+ * End to end, the wire protocol (README) over real sockets: the local gateway running the real handler bundles
  * (assets/handlers, `npx projen bundle`), real `ws` clients, tokens signed with jose.
  */
 

@@ -1,4 +1,4 @@
-/** What to do after a failed post to a connection (DESIGN §4). */
+/** What to do after a failed post to a connection (ARCHITECTURE.md, "Fan-out rules"). */
 export type PostFailureKind =
   /** 410: the connection is gone; delete its row, do not retry. */
   | 'gone'
