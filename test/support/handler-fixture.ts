@@ -1,5 +1,6 @@
 import { setLocalAwsEnv } from './aws-env';
 import { ConnectionsServer } from './connections-server';
+import { seedConnections, type SeedRow } from './connections-table';
 import { LOCAL_CREDENTIALS, startDynalite, type LocalDynamo } from './dynalite';
 import { captureLog } from './log-capture';
 import { readRouteConfig } from '../../src/handlers/lib/config';
@@ -21,6 +22,13 @@ export interface HandlerFixture {
    * off), with an in-memory log.
    */
   deps(env?: Record<string, string>, overrides?: Partial<SendMessageDeps>): Promise<FixtureDeps>;
+  /**
+   * Handler dependencies whose clock stands at `nowMs`, with `rows` seeded (a connection's items live an hour past
+   * `nowMs` unless the row says otherwise).
+   */
+  depsAt(nowMs: number, rows?: readonly SeedRow[], env?: Record<string, string>): Promise<FixtureDeps>;
+  /** Seeds `rows` into the connections table of `deps`, their items living an hour past `nowMs` unless a row says otherwise. */
+  seed(deps: FixtureDeps, rows: readonly SeedRow[], nowMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -28,7 +36,7 @@ export async function startHandlerFixture(): Promise<HandlerFixture> {
   setLocalAwsEnv();
   const [dynamo, server] = await Promise.all([startDynalite(), ConnectionsServer.start('dev')]);
   const management = createManagementClient({ endpoint: server.endpoint, maxSockets: 10, region: 'us-east-1', credentials: async () => LOCAL_CREDENTIALS });
-  return {
+  const fixture: HandlerFixture = {
     dynamo,
     server,
     management,
@@ -46,11 +54,20 @@ export async function startHandlerFixture(): Promise<HandlerFixture> {
       });
       return { config, dynamo: dynamo.client, management, log: logs.log, logs, ...overrides };
     },
+    async depsAt(nowMs, rows = [], env = {}) {
+      const deps = await fixture.deps(env, { now: () => nowMs });
+      await fixture.seed(deps, rows, nowMs);
+      return deps;
+    },
+    seed(deps, rows, nowMs) {
+      return seedConnections(dynamo.client, deps.config.tableName, rows.map((r) => ({ ttl: Math.floor(nowMs / 1000) + 3600, ...r })));
+    },
     async close() {
       management.destroy();
       await Promise.all([server.close(), dynamo.close()]);
     },
   };
+  return fixture;
 }
 
 /** A route event as API Gateway sends it, with the authorizer context of `userId` / `roomId`. */

@@ -3,7 +3,7 @@ import { handleHistory } from '../../../src/handlers/lib/history';
 import { nextSeq, storeFrame } from '../../../src/handlers/lib/history-store';
 import { publish } from '../../../src/handlers/lib/publish';
 import { LIMITS } from '../../../src/shared/contract';
-import { seedConnections, type SeedRow } from '../../support/connections-table';
+import { type SeedRow } from '../../support/connections-table';
 import { routeEvent, startHandlerFixture, type FixtureDeps, type HandlerFixture } from '../../support/handler-fixture';
 
 let fx: HandlerFixture;
@@ -17,9 +17,7 @@ const NOW = Date.parse('2030-01-02T03:04:05.678Z');
 const NOW_S = Math.floor(NOW / 1000);
 
 async function setup(rows: SeedRow[] = [{ id: 'alice-1', user: 'alice', room: 'r' }], env: Record<string, string> = {}): Promise<FixtureDeps> {
-  const deps = await fx.deps(env, { now: () => NOW });
-  await seedConnections(fx.dynamo.client, deps.config.tableName, rows.map((r) => ({ ttl: NOW_S + 3600, ...r })));
-  return deps;
+  return fx.depsAt(NOW, rows, env);
 }
 
 const msg = (roomId: string, seq: number, message = `m${seq}`) =>

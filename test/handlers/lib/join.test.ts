@@ -3,7 +3,7 @@ import { membershipItem } from '../../../src/handlers/lib/connections-store';
 import { nextSeq } from '../../../src/handlers/lib/history-store';
 import { handleJoin } from '../../../src/handlers/lib/join';
 import { DEFAULTS, shardOf, TABLE } from '../../../src/shared/contract';
-import { allItems, roomsOf, seedConnections, type SeedRow } from '../../support/connections-table';
+import { allItems, roomsOf, type SeedRow } from '../../support/connections-table';
 import { routeEvent, startHandlerFixture, type FixtureDeps, type HandlerFixture } from '../../support/handler-fixture';
 
 let fx: HandlerFixture;
@@ -17,9 +17,7 @@ const NOW = Date.parse('2030-01-02T03:04:05.678Z');
 const NOW_S = Math.floor(NOW / 1000);
 
 async function setup(rows: SeedRow[] = [], env: Record<string, string> = {}): Promise<FixtureDeps> {
-  const deps = await fx.deps(env, { now: () => NOW });
-  await seedConnections(fx.dynamo.client, deps.config.tableName, rows.map((r) => ({ ttl: NOW_S + 3600, ...r })));
-  return deps;
+  return fx.depsAt(NOW, rows, env);
 }
 
 function join(connectionId: string, frame: unknown, options: { userId?: string; rooms?: '*' | string[]; connectedAt?: number } = {}) {

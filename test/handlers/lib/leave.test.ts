@@ -1,7 +1,7 @@
 import { handleJoin } from '../../../src/handlers/lib/join';
 import { handleLeave } from '../../../src/handlers/lib/leave';
 import { TABLE } from '../../../src/shared/contract';
-import { allItems, getConnection, roomsOf, seedConnections, type SeedRow } from '../../support/connections-table';
+import { allItems, getConnection, roomsOf, type SeedRow } from '../../support/connections-table';
 import { routeEvent, startHandlerFixture, type FixtureDeps, type HandlerFixture } from '../../support/handler-fixture';
 
 let fx: HandlerFixture;
@@ -12,12 +12,9 @@ afterEach(() => fx.server.reset());
 afterAll(() => fx.close());
 
 const NOW = Date.parse('2030-01-02T03:04:05.678Z');
-const NOW_S = Math.floor(NOW / 1000);
 
 async function setup(rows: SeedRow[] = [], env: Record<string, string> = {}): Promise<FixtureDeps> {
-  const deps = await fx.deps(env, { now: () => NOW });
-  await seedConnections(fx.dynamo.client, deps.config.tableName, rows.map((r) => ({ ttl: NOW_S + 3600, ...r })));
-  return deps;
+  return fx.depsAt(NOW, rows, env);
 }
 
 function leave(connectionId: string, frame: unknown, userId = 'alice') {

@@ -1,5 +1,5 @@
 import { announcePresence } from '../../../src/handlers/lib/presence-events';
-import { roomsOf, seedConnections, type SeedRow } from '../../support/connections-table';
+import { roomsOf, type SeedRow } from '../../support/connections-table';
 import { startHandlerFixture, type FixtureDeps, type HandlerFixture } from '../../support/handler-fixture';
 
 let fx: HandlerFixture;
@@ -13,9 +13,7 @@ const NOW = Date.parse('2030-01-02T03:04:05.678Z');
 const NOW_S = Math.floor(NOW / 1000);
 
 async function setup(rows: SeedRow[] = [], env: Record<string, string> = {}): Promise<FixtureDeps> {
-  const deps = await fx.deps(env, { now: () => NOW });
-  await seedConnections(fx.dynamo.client, deps.config.tableName, rows.map((r) => ({ ttl: NOW_S + 3600, ...r })));
-  return deps;
+  return fx.depsAt(NOW, rows, env);
 }
 
 const members = (n: number, room = 'r'): SeedRow[] => Array.from({ length: n }, (_, i) => ({ id: `m-${i}`, user: `u-${i}`, room }));

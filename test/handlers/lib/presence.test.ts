@@ -2,7 +2,7 @@ import { DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dy
 import { mockClient } from 'aws-sdk-client-mock';
 import { handlePresence } from '../../../src/handlers/lib/presence';
 import { LIMITS, TABLE } from '../../../src/shared/contract';
-import { idRange, seedConnections, type SeedRow } from '../../support/connections-table';
+import { idRange, type SeedRow } from '../../support/connections-table';
 import { routeEvent, startHandlerFixture, type FixtureDeps, type HandlerFixture } from '../../support/handler-fixture';
 
 let fx: HandlerFixture;
@@ -22,7 +22,7 @@ async function setup(rows: SeedRow[] = [], env: Record<string, string> = {}): Pr
 }
 
 const seed = (deps: FixtureDeps, rows: SeedRow[]) =>
-  seedConnections(fx.dynamo.client, deps.config.tableName, rows.map((r) => ({ ttl: NOW_S + 3600, ...r })));
+  fx.seed(deps, rows, NOW);
 
 function presence(connectionId: string, frame: unknown, userId = 'alice') {
   return routeEvent({ connectionId, routeKey: 'presence', userId, body: typeof frame === 'string' ? frame : JSON.stringify(frame) });

@@ -2,7 +2,7 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { latestSeq, MAX_REPLAYABLE_FRAME_BYTES, readHistory } from '../../../src/handlers/lib/history-store';
 import { apiIdOf, publish, PublishValidationError, validatePublishInput } from '../../../src/handlers/lib/publish';
 import { LIMITS, TABLE } from '../../../src/shared/contract';
-import { allItems, idRange, seedConnections, type SeedRow } from '../../support/connections-table';
+import { allItems, idRange, type SeedRow } from '../../support/connections-table';
 import { startHandlerFixture, type FixtureDeps, type HandlerFixture } from '../../support/handler-fixture';
 
 let fx: HandlerFixture;
@@ -25,10 +25,8 @@ const ROOM: SeedRow[] = [
   { id: 'dave-1', user: 'dave' },
 ];
 
-async function setup(rows: SeedRow[] = ROOM, env: Record<string, string> = {}, now = NOW): Promise<FixtureDeps> {
-  const deps = await fx.deps(env, { now: () => now });
-  await seedConnections(fx.dynamo.client, deps.config.tableName, rows.map((r) => ({ ttl: NOW_S + 3600, ...r })));
-  return deps;
+async function setup(rows: SeedRow[] = ROOM, env: Record<string, string> = {}): Promise<FixtureDeps> {
+  return fx.depsAt(NOW, rows, env);
 }
 
 const tableKeys = async (deps: FixtureDeps) =>

@@ -3,7 +3,7 @@ import type { AsyncInvoker } from '../../../src/handlers/lib/lambda-invoke';
 import { broadcastToRoom } from '../../../src/handlers/lib/room-broadcast';
 import type { WorkerEvent } from '../../../src/handlers/lib/sharding';
 import { SHARDS, shardOf } from '../../../src/shared/contract';
-import { idRange, roomsOf, seedConnections, type SeedRow } from '../../support/connections-table';
+import { idRange, roomsOf, type SeedRow } from '../../support/connections-table';
 import { startHandlerFixture, type FixtureDeps, type HandlerFixture } from '../../support/handler-fixture';
 import { captureLog } from '../../support/log-capture';
 
@@ -22,7 +22,7 @@ const SENDER_FRAME = { ...FRAME, request_id: 'mine' };
 
 async function setup(rows: SeedRow[], env: Record<string, string> = {}, invoker?: AsyncInvoker): Promise<FixtureDeps> {
   const deps = await fx.deps(env, { invoker });
-  await seedConnections(fx.dynamo.client, deps.config.tableName, rows.map((r) => ({ ttl: NOW_S + 3600, ...r })));
+  await fx.seed(deps, rows, NOW);
   return deps;
 }
 

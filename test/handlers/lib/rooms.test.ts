@@ -12,9 +12,7 @@ const NOW = Date.parse('2030-01-02T03:04:05.678Z');
 const NOW_S = Math.floor(NOW / 1000);
 
 async function setup(rows: SeedRow[] = [], env: Record<string, string> = {}): Promise<FixtureDeps> {
-  const deps = await fx.deps(env, { now: () => NOW });
-  await seedConnections(fx.dynamo.client, deps.config.tableName, rows.map((r) => ({ ttl: NOW_S + 3600, ...r })));
-  return deps;
+  return fx.depsAt(NOW, rows, env);
 }
 
 describe('resolveRoom', () => {
