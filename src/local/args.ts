@@ -78,35 +78,34 @@ answer, and exits non-zero on a function error or when no gateway answers.
 
 const STAGE_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 
-export function parseCliArgs(argv: readonly string[]): CliOptions {
-  let values: Record<string, string | boolean | string[] | undefined>;
+/** `node:util`'s strict flag parser (no positionals); a bad flag is a {@link UsageError}. */
+function parseFlags(argv: readonly string[], options: NonNullable<Parameters<typeof parseArgs>[0]>['options']): Record<string, unknown> {
   try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        'port': { type: 'string' },
-        'host': { type: 'string' },
-        'stage': { type: 'string' },
-        'secret': { type: 'string' },
-        'idle-timeout': { type: 'string' },
-        'max-duration': { type: 'string' },
-        'persist': { type: 'string' },
-        'handlers': { type: 'string' },
-        'max-environments': { type: 'string' },
-        'max-environments-per-function': { type: 'string' },
-        'app': { type: 'string' },
-        'stack': { type: 'string' },
-        'jwks-url': { type: 'string' },
-        'env': { type: 'string', multiple: true },
-        'quiet': { type: 'boolean' },
-        'help': { type: 'boolean', short: 'h' },
-      },
-    }));
+    return parseArgs({ args: [...argv], strict: true, allowPositionals: false, options }).values;
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+}
+
+export function parseCliArgs(argv: readonly string[]): CliOptions {
+  const values = parseFlags(argv, {
+    'port': { type: 'string' },
+    'host': { type: 'string' },
+    'stage': { type: 'string' },
+    'secret': { type: 'string' },
+    'idle-timeout': { type: 'string' },
+    'max-duration': { type: 'string' },
+    'persist': { type: 'string' },
+    'handlers': { type: 'string' },
+    'max-environments': { type: 'string' },
+    'max-environments-per-function': { type: 'string' },
+    'app': { type: 'string' },
+    'stack': { type: 'string' },
+    'jwks-url': { type: 'string' },
+    'env': { type: 'string', multiple: true },
+    'quiet': { type: 'boolean' },
+    'help': { type: 'boolean', short: 'h' },
+  }) as Record<string, string | boolean | string[] | undefined>;
   const str = (name: string) => values[name] as string | undefined;
   const app = appOptions(str('app'), str('stack'), str('jwks-url'), values.env as unknown as string[] | undefined);
 
@@ -188,27 +187,17 @@ export interface PublishOptions {
 
 /** Parses the arguments after `publish`. */
 export function parsePublishArgs(argv: readonly string[]): PublishOptions {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        'room': { type: 'string' },
-        'user': { type: 'string' },
-        'connection': { type: 'string' },
-        'type': { type: 'string' },
-        'data': { type: 'string' },
-        'idempotency-key': { type: 'string' },
-        'port': { type: 'string' },
-        'host': { type: 'string' },
-        'help': { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const values = parseFlags(argv, {
+    'room': { type: 'string' },
+    'user': { type: 'string' },
+    'connection': { type: 'string' },
+    'type': { type: 'string' },
+    'data': { type: 'string' },
+    'idempotency-key': { type: 'string' },
+    'port': { type: 'string' },
+    'host': { type: 'string' },
+    'help': { type: 'boolean', short: 'h' },
+  }) as Record<string, string | boolean | undefined>;
   const str = (name: string) => values[name] as string | undefined;
   if (values.help === true) return { help: true, port: 8080, host: '127.0.0.1', payload: {} };
   const targets = ([['room', 'room_id'], ['user', 'user_id'], ['connection', 'connection_id']] as const).filter(([flag]) => str(flag) !== undefined);
