@@ -37,7 +37,13 @@ test(`${SOCKETS} sockets × ${MESSAGES} messages: each message reaches each sock
   // Connect in waves (API Gateway's own limit is 500 new connections per second).
   for (let i = 0; i < SOCKETS; i += 50) {
     const wave = tokens.slice(i, i + 50).map((token) => TestClient.connect(connectUrl(gw.url, { room_id: ROOM, token })));
-    clients.push(...(await Promise.all(wave)));
+    try {
+      clients.push(...(await Promise.all(wave)));
+    } catch (err) {
+      // The client only sees "500"; the gateway's log says which function failed and how.
+      const why = gw.logs.filter((line) => / rejected |failed|error/.test(line));
+      throw new Error(`${(err as Error).message}\ngateway log:\n${why.join('\n')}\nfunctions:\n${gw.handlerLogs.join('\n')}\nruntime: ${JSON.stringify(gw.lambdaStats())}`);
+    }
   }
   expect(gw.connectionIds()).toHaveLength(SOCKETS);
   // A connection item and a membership item each.

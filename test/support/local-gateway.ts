@@ -15,6 +15,8 @@ export interface TestGateway extends LocalGateway {
   readonly secret: string;
   /** Gateway log lines so far. */
   readonly logs: string[];
+  /** The functions' last 1,000 output lines (warnings and errors only), as `function: line`. */
+  readonly handlerLogs: string[];
   readonly dynamo: DynamoDBClient;
   /** Every item of the connections table. */
   rows(): Promise<Array<Record<string, AttributeValue>>>;
@@ -27,9 +29,17 @@ export interface TestGateway extends LocalGateway {
 export async function startTestGateway(options: LocalGatewayOptions = {}): Promise<TestGateway> {
   const debug = !!process.env.LOCAL_GATEWAY_DEBUG;
   const logs: string[] = [];
+  const handlerLogs: string[] = [];
   const gateway = await startLocalGateway({
     port: 0,
-    handlerOutput: debug ? 'inherit' : 'ignore',
+    handlerOutput: debug
+      ? 'inherit'
+      : (line, _stream, functionName) => {
+        // Kept for a failing test's message: what a function logged above info.
+        if (!/"level":"(warn|error)"|Error/.test(line)) return;
+        handlerLogs.push(`${functionName}: ${line}`);
+        if (handlerLogs.length > 1000) handlerLogs.shift();
+      },
     log: (line) => {
       logs.push(line);
       if (debug) process.stderr.write(`[gateway] ${line}\n`);
@@ -55,6 +65,7 @@ export async function startTestGateway(options: LocalGatewayOptions = {}): Promi
   return Object.assign(Object.create(null) as object, gateway, {
     secret: gateway.secret ?? '',
     logs,
+    handlerLogs,
     dynamo,
     rows,
     items,
