@@ -240,14 +240,14 @@ export function startLambdaRuntime(options: LambdaRuntimeOptions): LambdaRuntime
         if (!p || p.id !== msg.id) return;
         clearTimeout(p.timer);
         const timeoutMs = p.fn.def.timeoutMs;
-        p.timer = setTimeout(() => {
-          if (env.current !== p) return;
+        const timer: NodeJS.Timeout = deadline(timeoutMs, () => env.current === p && p.timer === timer, () => {
           p.fn.stats.timeouts++;
           finish(env, p);
           p.reject(new HandlerError(p.fn.def.name, 'Sandbox.Timedout', `Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`));
           // Lambda stops the environment of a timed-out invocation: the next one starts fresh.
           stop(env);
-        }, timeoutMs);
+        });
+        p.timer = timer;
         return;
       }
       case 'result': {
@@ -328,12 +328,12 @@ export function startLambdaRuntime(options: LambdaRuntimeOptions): LambdaRuntime
     p.fn.stats.busy++;
     p.fn.stats.invocations++;
     // Until the handler starts, the init phase runs (a cold start): Lambda's 10 s limit.
-    p.timer = setTimeout(() => {
-      if (env.current !== p) return;
+    const timer: NodeJS.Timeout = deadline(initTimeoutMs, () => env.current === p && p.timer === timer, () => {
       finish(env, p);
       p.reject(new HandlerError(p.fn.def.name, 'Runtime.InitTimeout', `INIT phase exceeded ${(initTimeoutMs / 1000).toFixed(0)} seconds`));
       stop(env);
-    }, initTimeoutMs);
+    });
+    p.timer = timer;
     env.worker.postMessage({ type: 'invoke', id: p.id, event: p.event, requestId: p.requestId, timeoutMs: p.fn.def.timeoutMs });
   }
 
@@ -378,14 +378,15 @@ export function startLambdaRuntime(options: LambdaRuntimeOptions): LambdaRuntime
     if (fn.envs.size > 0 || totalEnvs >= maxEnvironments) return Promise.resolve(undefined);
     const env = spawn(fn);
     return new Promise((resolve) => {
-      env.warming = {
+      const warming: NonNullable<Environment['warming']> = {
         resolve,
-        timer: setTimeout(() => {
+        timer: deadline(initTimeoutMs, () => env.warming === warming, () => {
           env.warming = undefined;
           resolve(`INIT phase exceeded ${(initTimeoutMs / 1000).toFixed(0)} seconds`);
           stop(env);
-        }, initTimeoutMs),
+        }),
       };
+      env.warming = warming;
       env.worker.postMessage({ type: 'init' });
     });
   }
@@ -451,6 +452,23 @@ export function startLambdaRuntime(options: LambdaRuntimeOptions): LambdaRuntime
       await Promise.all(stopping);
     },
   };
+}
+
+/**
+ * A deadline: `expire` runs `ms` from now unless `pending()` is false by then. The verdict waits for one more turn
+ * of the event loop after the timer fires. The deadlines are timers on the gateway's thread and the answers are
+ * messages from the environments' threads; when the gateway's thread was stalled (a long GC pause, a loaded
+ * machine), Node runs the timers that fell due before it reads the messages that arrived meanwhile. An answer that
+ * came in time must still win, as it would in Lambda.
+ */
+function deadline(ms: number, pending: () => boolean, expire: () => void): NodeJS.Timeout {
+  return setTimeout(() => {
+    if (!pending()) return;
+    // After the poll phase, which delivers the messages already waiting.
+    setImmediate(() => {
+      if (pending()) expire();
+    });
+  }, ms);
 }
 
 type WorkerError = { errorType: string; errorMessage: string; trace?: string[] };

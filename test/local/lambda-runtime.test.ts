@@ -193,6 +193,25 @@ describe('execution environments', () => {
     expect(rt.stats().byFunction.counter).toMatchObject({ coldStarts: 2, timeouts: 1, environments: 1 });
   });
 
+  test('a stalled gateway thread does not turn an answer that arrived in time into a timeout', async () => {
+    // The deadlines are timers on the gateway's thread; the answers are messages from the environment. When that
+    // thread is blocked (a long GC pause, a loaded machine), both are due when it resumes, and Node runs timers
+    // before it reads messages: the answer already there must still win.
+    const rt = runtime([fn('counter', 'counter.lambda', { timeoutMs: 300 })], { initTimeoutMs: 300 });
+    await rt.warm();
+    const pending = rt.invoke('counter', {});
+    // Blocked for longer than both limits (here in a setImmediate callback; in the gateway, e.g. handling a socket's
+    // data) while the environment, on its own thread, answers. The next turn of the event loop runs the due timers
+    // before it reads the messages waiting.
+    await new Promise<void>((resolve) => setImmediate(() => {
+      const until = Date.now() + 1500;
+      while (Date.now() < until) { /* the gateway's thread, stalled */ }
+      resolve();
+    }));
+    expect(((await pending) as Counter).count).toBe(1);
+    expect(rt.stats().byFunction.counter).toMatchObject({ timeouts: 0, coldStarts: 1 });
+  });
+
   test('an environment that crashes (uncaught exception, process.exit) fails its invocation and is replaced', async () => {
     const rt = runtime([fn('counter', 'counter.lambda')]);
     await expect(rt.invoke('counter', { crash: true, sleepMs: 1000 })).rejects.toMatchObject({ errorType: 'Runtime.ExitError', message: /uncaught in the environment/ });
