@@ -92,7 +92,7 @@ describe('a StatusPoster (status-answering client) plugs into the same retry / 4
     const table = await fx.dynamo.newTable();
     await seedConnections(fx.dynamo.client, table, ['ok', 'busy', 'gone', 'big', 'hung'].map((id) => ({ id, room: 'r' })));
     fx.server.script('busy', 429, 200).script('gone', 410).script('big', 413).script('hung', 'hang');
-    const stats = await fanOutRoom({ ...policy, nowSeconds: nowSeconds(), timeoutMs: 150, dynamo: fx.dynamo.client, management: poster, tableName: table, roomId: 'r', data: 'x', concurrency: 3 });
+    const stats = await fanOutRoom({ ...policy, nowSeconds: nowSeconds(), timeoutMs: 500, dynamo: fx.dynamo.client, management: poster, tableName: table, roomId: 'r', data: 'x', concurrency: 3 });
     expect(stats).toMatchObject({ recipients: 5, delivered: 2, gone: 1, failed: 2 });
     expect(fx.server.postsTo('busy').map((p) => p.reply)).toEqual([429, 200]);
     expect(fx.server.postsTo('big')).toHaveLength(1);
