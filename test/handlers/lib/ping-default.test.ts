@@ -21,7 +21,7 @@ describe('ping', () => {
   });
 
   test('a 410 deletes the sender row; a failure never throws', async () => {
-    const deps = await fx.deps({ POST_TIMEOUT_MS: '100', POST_MAX_ATTEMPTS: '2' });
+    const deps = await fx.deps({ POST_TIMEOUT_MS: '1000', POST_MAX_ATTEMPTS: '2' });
     await seedConnections(fx.dynamo.client, deps.config.tableName, [{ id: 'gone', room: 'lobby' }, { id: 'stuck', room: 'lobby' }]);
     fx.server.script('gone', 410).script('stuck', 500);
     expect(await handlePing(routeEvent({ connectionId: 'gone' }), deps)).toEqual({ statusCode: 200 });
