@@ -79,12 +79,7 @@ export class RefreshingKey {
   public async current(): Promise<Uint8Array> {
     if (this.key && this.stale()) {
       const old = this.key;
-      try {
-        return await this.load();
-      } catch {
-        this.key = old;
-        return old;
-      }
+      return (await this.reload()) ?? old;
     }
     return this.key ?? this.load();
   }
@@ -116,6 +111,11 @@ export class RefreshingKey {
    */
   public async refresh(): Promise<Uint8Array | undefined> {
     if (this.now() - this.lastLoadMs < this.minRefreshIntervalMs) return undefined;
+    return this.reload();
+  }
+
+  /** Loads the key again; a failed load keeps the key held before it, and answers undefined. */
+  private async reload(): Promise<Uint8Array | undefined> {
     const previous = this.key;
     try {
       return await this.load();
