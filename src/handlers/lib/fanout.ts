@@ -448,12 +448,8 @@ async function* roomRecipients(
     if (cut?.page === page) {
       yield* recipientsOf(page, 0, cut.index);
       deciding = false;
-      const workers = await cut.workers;
-      if (workers > 0) {
-        stats.workers = workers;
-        stats.handedOffFrom = page.members[cut.index].shard;
-        return;
-      }
+      // Workers started: the rest of the room is theirs (`stats` counted them when they started, above).
+      if ((await cut.workers) > 0) return;
       // No worker could be started: go on reading and posting as far as the deadline allows.
       yield* recipientsOf(page, cut.index, page.members.length);
     } else {
